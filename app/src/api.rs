@@ -1,0 +1,218 @@
+//! Server functions: the browser's calls into the server. Each one finds the caller, calls one
+//! domain service and returns its result; authorization happens in the service.
+
+use crate::error::AppError;
+use crate::types::*;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::core::{Caller, Services};
+    use crate::error::AppError;
+    use leptos::prelude::*;
+
+    /// The services and the caller that the server's auth layer attached to this request.
+    pub fn context() -> Result<(Services, Caller), AppError> {
+        let services = use_context::<Services>().ok_or_else(|| AppError::internal("Services not in context"))?;
+        let parts = use_context::<http::request::Parts>().ok_or_else(|| AppError::internal("request not in context"))?;
+        let caller = parts.extensions.get::<Caller>().cloned().unwrap_or_default();
+        Ok((services, caller))
+    }
+
+    /// Whether the request is a plain HTML form post (JavaScript off) rather than a fetch.
+    pub fn is_plain_form_post() -> bool {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+            .unwrap_or(false)
+    }
+
+    pub fn set_cookie(value: &str) {
+        if let (Some(res), Ok(v)) = (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value)) {
+            res.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// A local path to go to after signing in; anything else (other sites, `//host`) becomes `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/login") => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The signed-in user, or None when signed out.
+#[server(prefix = "/fn")]
+pub async fn get_me() -> Result<Option<Me>, AppError> {
+    let (s, caller) = ssr::context()?;
+    Ok(caller.principal.as_ref().map(|_| s.me(&caller)).transpose()?)
+}
+
+#[server(prefix = "/fn")]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    match s.login(&caller, &username, &password).await {
+        Ok((secret, _)) => {
+            ssr::set_cookie(&s.session_cookie(&secret));
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(e) => {
+            if ssr::is_plain_form_post() {
+                // Without JavaScript the browser reloads the page: carry the message and what was typed.
+                let code = if matches!(e, AppError::TooManyRequests(_)) { "locked" } else { "invalid" };
+                let mut to = format!("/login?error={code}&username={}", encode(username.trim()));
+                if let Some(n) = next.filter(|n| !n.is_empty()) {
+                    to.push_str(&format!("&next={}", encode(&n)));
+                }
+                leptos_axum::redirect(&to);
+            }
+            Err(e)
+        }
+    }
+}
+
+#[server(prefix = "/fn")]
+pub async fn logout() -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    s.logout(&caller).await?;
+    ssr::set_cookie(&s.clear_session_cookie());
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn list_environments() -> Result<Vec<Environment>, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.list_environments(&caller).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn list_teams() -> Result<Vec<Team>, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.list_teams(&caller).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn get_team(slug: String) -> Result<TeamDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.get_team(&caller, &slug).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn create_team(slug: String, display_name: String, description: String) -> Result<Team, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.create_team(&caller, NewTeam { slug, display_name, description }).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn delete_team(slug: String) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    s.delete_team(&caller, &slug).await?;
+    leptos_axum::redirect("/teams");
+    Ok(())
+}
+
+/// Sets a member's role; an empty role removes them from the team.
+#[server(prefix = "/fn")]
+pub async fn set_member(team: String, username: String, role: String) -> Result<TeamDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    let role = match role.as_str() {
+        "" | "remove" => None,
+        r => Some(Role::parse(r).ok_or_else(|| AppError::field("role", "Choose one of the roles in the list."))?),
+    };
+    s.change_membership(&caller, &team, MembershipChange { username, role }).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn list_users() -> Result<Vec<User>, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.list_users(&caller).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn create_user(
+    username: String,
+    display_name: String,
+    email: String,
+    password: String,
+    is_admin: Option<String>,
+) -> Result<User, AppError> {
+    let (s, caller) = ssr::context()?;
+    let new = NewUser { username, display_name, email, password, is_admin: is_admin.is_some() };
+    s.create_user(&caller, new).await
+}
+
+/// Switches one flag of a user: `field` is `disabled` or `is_admin`.
+#[server(prefix = "/fn")]
+pub async fn set_user_flag(username: String, version: i64, field: String, value: bool) -> Result<User, AppError> {
+    let (s, caller) = ssr::context()?;
+    let mut change = UserUpdate { version, ..Default::default() };
+    match field.as_str() {
+        "disabled" => change.disabled = Some(value),
+        "is_admin" => change.is_admin = Some(value),
+        _ => return Err(AppError::field("field", "Unknown setting.")),
+    }
+    s.update_user(&caller, &username, change).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    s.change_password(&caller, PasswordChange { current_password, new_password }).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.list_tokens(&caller).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn create_token(name: String, expires_in_days: i64) -> Result<CreatedToken, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.create_token(&caller, NewToken { name, expires_in_days: Some(expires_in_days) }).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn revoke_token(id: String) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    s.revoke_token(&caller, &id).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn audit_entries(query: AuditQuery) -> Result<Vec<AuditEntry>, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.audit(&caller, query).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn verify_audit() -> Result<ChainReport, AppError> {
+    let (s, caller) = ssr::context()?;
+    s.verify_audit(Some(&caller)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_always_local() {
+        assert_eq!(safe_next(Some("/teams/payments")), "/teams/payments");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil", "", "/login?x"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(encode("a b&c/é"), "a%20b%26c%2F%C3%A9");
+    }
+}

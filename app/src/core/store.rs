@@ -1,0 +1,152 @@
+//! The storage interface. One trait, two implementations in the `server` crate (SQLite and
+//! PostgreSQL) that run the same SQL; every mutating method writes its audit entry in the same
+//! transaction as the change, so a change without its audit entry cannot exist.
+
+use crate::types::{Environment, Membership, Role, TeamMember};
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule or an optimistic-concurrency check failed.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    /// Anything else (connection lost, bad SQL): logged, never shown.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TeamRecord {
+    pub id: String,
+    pub slug: String,
+    pub display_name: String,
+    pub description: String,
+    pub created_at: String,
+    pub member_count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie value; the value itself is never stored.
+    pub id_hash: String,
+    pub user_id: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// An audit entry before it is chained: the store assigns `seq`, `prev_hash` and `hash`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditDraft {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub team: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub decision: String,
+    pub reason: String,
+    pub request_id: String,
+}
+
+/// An audit row exactly as stored (JSON as text), which is what the hash covers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub draft: AuditDraft,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub action_prefix: Option<String>,
+    pub actor: Option<String>,
+    /// Only entries of these teams (None: no team restriction).
+    pub teams: Option<Vec<String>>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is, for logs and readiness ("sqlite" or "postgres").
+    fn dialect(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn user_count(&self) -> StoreResult<i64>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn list_users(&self) -> StoreResult<Vec<UserRecord>>;
+    async fn insert_user(&self, user: &UserRecord, audit: AuditDraft) -> StoreResult<()>;
+    /// Writes `user` if the stored version is still `user.version - 1`; Conflict otherwise.
+    async fn update_user(&self, user: &UserRecord, audit: Option<AuditDraft>) -> StoreResult<()>;
+    /// Records a sign-in outcome (failure counter and lock) without touching the version.
+    async fn set_login_state(&self, user_id: &str, failed_logins: i64, locked_until: Option<&str>) -> StoreResult<()>;
+
+    async fn list_teams(&self) -> StoreResult<Vec<TeamRecord>>;
+    async fn team_by_slug(&self, slug: &str) -> StoreResult<Option<TeamRecord>>;
+    async fn insert_team(&self, team: &TeamRecord, audit: AuditDraft) -> StoreResult<()>;
+    async fn delete_team(&self, team_id: &str, audit: AuditDraft) -> StoreResult<()>;
+
+    async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    async fn members_of(&self, team_id: &str) -> StoreResult<Vec<TeamMember>>;
+    /// Sets (or with None removes) a user's role in a team.
+    async fn set_membership(&self, team_id: &str, user_id: &str, role: Option<Role>, audit: AuditDraft) -> StoreResult<()>;
+
+    async fn list_environments(&self) -> StoreResult<Vec<Environment>>;
+    async fn insert_environment(&self, env: &Environment) -> StoreResult<()>;
+
+    async fn insert_session(&self, session: &SessionRecord, audit: AuditDraft) -> StoreResult<()>;
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn delete_session(&self, id_hash: &str, audit: Option<AuditDraft>) -> StoreResult<()>;
+    async fn delete_sessions_of(&self, user_id: &str) -> StoreResult<()>;
+    async fn delete_expired_sessions(&self, now: &str) -> StoreResult<u64>;
+
+    async fn insert_token(&self, token: &TokenRecord, audit: AuditDraft) -> StoreResult<()>;
+    async fn tokens_of(&self, user_id: &str) -> StoreResult<Vec<TokenRecord>>;
+    async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn revoke_token(&self, token_id: &str, at: &str, audit: AuditDraft) -> StoreResult<()>;
+    async fn touch_token(&self, token_id: &str, at: &str) -> StoreResult<()>;
+
+    /// Appends one entry on its own (for events that change nothing else, like a denied request).
+    async fn append_audit(&self, audit: AuditDraft) -> StoreResult<AuditRow>;
+    /// Newest first.
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>>;
+    /// Oldest first, entries with seq > `after`, for verification and export.
+    async fn audit_chain(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>>;
+}

@@ -1,0 +1,279 @@
+//! Types that cross the wire between the server, the browser and REST clients.
+//! They are the contract: serde-only, changed on purpose.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use utoipa::ToSchema;
+
+/// A person's role. Team roles (Viewer … Team Lead) are granted per team; Platform Admin is
+/// organisation-wide. The order is the order of privilege.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    JuniorDeveloper,
+    SeniorDeveloper,
+    TeamLead,
+    PlatformAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Viewer,
+        Role::JuniorDeveloper,
+        Role::SeniorDeveloper,
+        Role::TeamLead,
+        Role::PlatformAdmin,
+    ];
+    /// Roles that can be held in a team (Platform Admin is organisation-wide).
+    pub const TEAM_ROLES: [Role; 4] =
+        [Role::Viewer, Role::JuniorDeveloper, Role::SeniorDeveloper, Role::TeamLead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::JuniorDeveloper => "junior_developer",
+            Role::SeniorDeveloper => "senior_developer",
+            Role::TeamLead => "team_lead",
+            Role::PlatformAdmin => "platform_admin",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Viewer => "Viewer",
+            Role::JuniorDeveloper => "Junior Developer",
+            Role::SeniorDeveloper => "Senior Developer",
+            Role::TeamLead => "Team Lead",
+            Role::PlatformAdmin => "Platform Admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The kind of an environment, which is what access rules are written against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Development,
+    Staging,
+    Production,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Development => "development",
+            Tier::Staging => "staging",
+            Tier::Production => "production",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Tier> {
+        [Tier::Development, Tier::Staging, Tier::Production].into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Environment {
+    pub name: String,
+    pub display_name: String,
+    pub tier: Tier,
+}
+
+/// One team a user belongs to, with the role they hold there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Membership {
+    pub team: String,
+    pub team_name: String,
+    pub role: Role,
+}
+
+/// The signed-in user as the browser and `GET /api/v1/me` see them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Me {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub memberships: Vec<Membership>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: String,
+    /// Optimistic-concurrency version: send it back with an update.
+    pub version: i64,
+    pub memberships: Vec<Membership>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub is_admin: bool,
+}
+
+/// A partial update of a user; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct UserUpdate {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub disabled: Option<bool>,
+    pub is_admin: Option<bool>,
+    /// The version the change was based on; a stale version gets 409 Conflict.
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Team {
+    pub slug: String,
+    pub display_name: String,
+    pub description: String,
+    pub member_count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct TeamMember {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct TeamDetail {
+    pub team: Team,
+    pub members: Vec<TeamMember>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct NewTeam {
+    pub slug: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Grant `role` in a team to `username`, or remove them from it when `role` is absent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct MembershipChange {
+    pub username: String,
+    pub role: Option<Role>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    /// The first characters of the secret, to recognise it; the rest is never stored.
+    pub prefix: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct NewToken {
+    pub name: String,
+    /// Days until the token expires (1 to 365); 90 when absent.
+    pub expires_in_days: Option<i64>,
+}
+
+/// The answer to creating a token: the only time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct CreatedToken {
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// One row of the append-only, hash-chained audit trail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    /// Username of who acted, or `anonymous` / `system`.
+    pub actor: String,
+    pub action: String,
+    /// What was acted on, e.g. `user:alice`.
+    pub target: String,
+    /// The team the change concerns, if any (Team Leads see their teams' entries).
+    pub team: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub before: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub after: Option<serde_json::Value>,
+    /// `allow` or `deny`.
+    pub decision: String,
+    pub reason: String,
+    pub request_id: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct AuditQuery {
+    /// Only entries whose action starts with this, e.g. `auth.` or `team.`.
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    /// Only entries with a sequence number below this (for paging backwards).
+    pub before: Option<i64>,
+    /// At most this many entries (1 to 500; 50 when absent).
+    pub limit: Option<i64>,
+}
+
+/// The result of checking the audit hash chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ChainReport {
+    pub ok: bool,
+    pub checked: i64,
+    /// The first entry whose hash does not match, when the chain is broken.
+    pub first_bad_seq: Option<i64>,
+    pub message: String,
+}

@@ -1,0 +1,19 @@
+//! The `platform` server: configuration, the two stores, the HTTP surface (pages, server
+//! functions, REST API, health, metrics), demo seeding and the command line.
+
+pub mod config;
+pub mod rest;
+pub mod seed;
+pub mod store;
+pub mod web;
+
+use app::core::service::AuthConfig;
+use app::core::Services;
+use std::sync::Arc;
+
+/// Opens the database and assembles the application state.
+pub async fn state(config: config::Config) -> Result<web::AppState, store::ConnectError> {
+    let store = store::connect(&config.database_url).await?;
+    let auth = AuthConfig { secure_cookies: config.secure_cookies(), ..AuthConfig::default() };
+    Ok(web::AppState { leptos_options: config.leptos.clone(), services: Services::new(store, auth), config: Arc::new(config) })
+}
