@@ -176,9 +176,9 @@ macro_rules! sql_store {
                     .map_err(err)?;
                 let row = audit::chain(draft, last);
                 let d = &row.draft;
-                sqlx::query(&format!(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                ))
+                )))
                 .bind(row.seq)
                 .bind(&d.at)
                 .bind(&d.actor)
@@ -217,26 +217,26 @@ macro_rules! sql_store {
 
             async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
                 let q = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-                let row = sqlx::query(&q).bind(username).fetch_optional(&self.pool).await.map_err(err)?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(q)).bind(username).fetch_optional(&self.pool).await.map_err(err)?;
                 row.as_ref().map(Self::user).transpose()
             }
 
             async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
                 let q = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-                let row = sqlx::query(&q).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(&self.pool).await.map_err(err)?;
                 row.as_ref().map(Self::user).transpose()
             }
 
             async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
                 let q = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-                sqlx::query(&q).fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::user).collect()
+                sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::user).collect()
             }
 
             async fn insert_user(&self, u: &UserRecord, audit: AuditDraft) -> StoreResult<()> {
                 let (_g, mut tx) = self.writer().await?;
-                sqlx::query(&format!(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                ))
+                )))
                 .bind(&u.id)
                 .bind(&u.username)
                 .bind(&u.display_name)
@@ -495,7 +495,7 @@ macro_rules! sql_store {
 
             async fn insert_token(&self, t: &TokenRecord, audit: AuditDraft) -> StoreResult<()> {
                 let (_g, mut tx) = self.writer().await?;
-                sqlx::query(&format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")))
                     .bind(&t.id)
                     .bind(&t.user_id)
                     .bind(&t.name)
@@ -514,12 +514,12 @@ macro_rules! sql_store {
 
             async fn tokens_of(&self, user_id: &str) -> StoreResult<Vec<TokenRecord>> {
                 let q = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC");
-                sqlx::query(&q).bind(user_id).fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::token).collect()
+                sqlx::query(sqlx::AssertSqlSafe(q)).bind(user_id).fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::token).collect()
             }
 
             async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenRecord>> {
                 let q = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = $1");
-                let row = sqlx::query(&q).bind(secret_hash).fetch_optional(&self.pool).await.map_err(err)?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(q)).bind(secret_hash).fetch_optional(&self.pool).await.map_err(err)?;
                 row.as_ref().map(Self::token).transpose()
             }
 
@@ -583,7 +583,7 @@ macro_rules! sql_store {
                 }
                 let limit_ix = binds.len() + 1 + usize::from(q_before.is_some());
                 sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${limit_ix}"));
-                let mut q = sqlx::query(&sql);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for b in &binds {
                     q = q.bind(b);
                 }
@@ -595,7 +595,7 @@ macro_rules! sql_store {
 
             async fn audit_chain(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
                 let q = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-                sqlx::query(&q).bind(after).bind(limit).fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::audit_row).collect()
+                sqlx::query(sqlx::AssertSqlSafe(q)).bind(after).bind(limit).fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::audit_row).collect()
             }
         }
     };
