@@ -82,7 +82,8 @@ fn nav_links(me: &Me) -> Vec<(&'static str, &'static str)> {
 }
 
 #[component]
-fn NavList(me: Me) -> impl IntoView {
+fn NavList(me: Me, place: &'static str) -> impl IntoView {
+    let theme_label = format!("theme-label-{place}");
     let location = use_location();
     let here = move |href: &'static str| {
         let path = location.pathname.get();
@@ -105,8 +106,8 @@ fn NavList(me: Me) -> impl IntoView {
                     .collect_view()}
             </ul>
             <form method="post" action="/theme" class="theme-switch">
-                <span id="theme-label">"Theme"</span>
-                <div role="group" aria-labelledby="theme-label">
+                <span id=theme_label.clone()>"Theme"</span>
+                <div role="group" aria-labelledby=theme_label>
                     <button type="submit" name="theme" value="light" class="button-quiet">"Light"</button>
                     <button type="submit" name="theme" value="dark" class="button-quiet">"Dark"</button>
                     <button type="submit" name="theme" value="system" class="button-quiet">"System"</button>
@@ -128,14 +129,14 @@ fn Navigation(me: Me) -> impl IntoView {
     };
     view! {
         <aside class="sidebar">
-            <NavList me=me.clone()/>
+            <NavList me=me.clone() place="sidebar"/>
         </aside>
         <details class="nav-menu" node_ref=menu on:click=close>
             <summary aria-label="Menu">
                 <span aria-hidden="true">"☰"</span>
                 " Menu"
             </summary>
-            <NavList me/>
+            <NavList me place="menu"/>
         </details>
     }
 }

@@ -1,0 +1,218 @@
+//! Store tests: the same suite on SQLite and PostgreSQL.
+
+mod common;
+
+use app::core::store::{AuditDraft, StoreError, UserRecord};
+use app::core::{now, Caller, Services};
+use common::*;
+use std::sync::Arc;
+
+fn draft(action: &str, team: Option<&str>) -> AuditDraft {
+    AuditDraft {
+        at: now(),
+        actor: "tester".into(),
+        action: action.into(),
+        target: "thing:1".into(),
+        team: team.map(Into::into),
+        before: None,
+        after: Some(r#"{"n":1}"#.into()),
+        decision: "allow".into(),
+        reason: String::new(),
+        request_id: "test".into(),
+    }
+}
+
+fn user(name: &str) -> UserRecord {
+    UserRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        username: name.into(),
+        display_name: name.into(),
+        email: format!("{name}@example.com"),
+        password_hash: "x".into(),
+        is_admin: false,
+        disabled: false,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_environments_exist() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.expect("first open");
+        drop(store);
+        let store = server::store::connect(&db.url).await.expect("second open runs no migration twice");
+        assert_eq!(store.dialect(), db.label);
+        let envs: Vec<String> = store.list_environments().await.unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(envs, ["development", "staging", "production"], "[{}]", db.label);
+    }
+}
+
+#[tokio::test]
+async fn users_are_unique_and_updates_are_optimistic() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let alice = user("alice");
+        store.insert_user(&alice, draft("user.create", None)).await.unwrap();
+        let again = store.insert_user(&user("alice"), draft("user.create", None)).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "[{}] {again:?}", db.label);
+
+        let mut v2 = alice.clone();
+        v2.display_name = "Alice A.".into();
+        v2.version = 2;
+        store.update_user(&v2, Some(draft("user.update", None))).await.unwrap();
+        let mut stale = alice.clone();
+        stale.display_name = "Lost update".into();
+        stale.version = 2; // based on version 1, which is gone
+        assert!(matches!(store.update_user(&stale, None).await, Err(StoreError::Conflict(_))));
+        assert_eq!(store.user_by_username("alice").await.unwrap().unwrap().display_name, "Alice A.");
+        // A failed write leaves no audit entry behind: the change and its entry are one transaction.
+        let entries = store.audit_chain(0, 100).await.unwrap();
+        assert_eq!(entries.len(), 2, "[{}] only the successful create and update are recorded", db.label);
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_and_tampering_is_found() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let services = Services::new(store.clone(), Default::default());
+        for i in 0..5 {
+            store.append_audit(draft(&format!("test.{i}"), None)).await.unwrap();
+        }
+        assert!(services.verify_audit(None).await.unwrap().ok);
+
+        let raw = RawDb::open(&db.url).await;
+        let refused = raw.exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").await;
+        assert!(refused.is_err_and(|e| e.contains("append-only")), "[{}] updates are refused", db.label);
+        let refused = raw.exec("DELETE FROM audit_log WHERE seq = 2").await;
+        assert!(refused.is_err(), "[{}] deletes are refused", db.label);
+
+        // Someone with full database access disables the guard and edits a row: verification finds it.
+        raw.disable_guard().await;
+        raw.exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").await.unwrap();
+        let report = services.verify_audit(None).await.unwrap();
+        assert!(!report.ok);
+        assert_eq!(report.first_bad_seq, Some(3), "[{}] {}", db.label, report.message);
+        assert_eq!(report.checked, 2);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_keep_one_linear_chain() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move { store.append_audit(draft(&format!("race.{i}"), None)).await }));
+        }
+        for t in tasks {
+            t.await.unwrap().expect("every append succeeds");
+        }
+        let rows = store.audit_chain(0, 1000).await.unwrap();
+        assert_eq!(rows.len(), 40);
+        let services = Services::new(store, Default::default());
+        let report = services.verify_audit(None).await.unwrap();
+        assert!(report.ok, "[{}] {}", db.label, report.message);
+    }
+}
+
+#[tokio::test]
+async fn audit_filters_by_team_action_and_page() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        store.append_audit(draft("team.member.set", Some("payments"))).await.unwrap();
+        store.append_audit(draft("team.member.set", Some("checkout"))).await.unwrap();
+        store.append_audit(draft("teamXmember", None)).await.unwrap();
+        store.append_audit(draft("auth.login", None)).await.unwrap();
+        let f = |action: Option<&str>, teams: Option<Vec<&str>>, before: Option<i64>| app::core::store::AuditFilter {
+            action_prefix: action.map(Into::into),
+            actor: None,
+            teams: teams.map(|t| t.into_iter().map(Into::into).collect()),
+            before,
+            limit: 50,
+        };
+        let seqs = |rows: Vec<app::core::store::AuditRow>| rows.into_iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(store.list_audit(&f(None, None, None)).await.unwrap()), [4, 3, 2, 1], "newest first");
+        assert_eq!(seqs(store.list_audit(&f(Some("team.member"), None, None)).await.unwrap()), [2, 1]);
+        // `_` and `%` in a prefix are literal characters, not wildcards.
+        assert_eq!(seqs(store.list_audit(&f(Some("team_"), None, None)).await.unwrap()), Vec::<i64>::new(), "[{}]", db.label);
+        assert_eq!(seqs(store.list_audit(&f(None, Some(vec!["payments"]), None)).await.unwrap()), [1]);
+        assert_eq!(seqs(store.list_audit(&f(None, None, Some(3))).await.unwrap()), [2, 1]);
+    }
+}
+
+#[tokio::test]
+async fn sessions_expire_and_disabling_a_user_ends_them() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let services = Services::new(store.clone(), Default::default());
+        server::seed::seed_demo(&services).await.unwrap();
+        let caller = Caller::default();
+        let (cookie, _) = services.login(&caller, "junior", "demo-password").await.unwrap();
+        assert!(services.authenticate_session(&cookie).await.unwrap().is_some());
+        assert_eq!(store.delete_expired_sessions("9999-01-01T00:00:00.000Z").await.unwrap(), 1);
+        assert!(services.authenticate_session(&cookie).await.unwrap().is_none(), "[{}] expired", db.label);
+
+        let (cookie, _) = services.login(&caller, "junior", "demo-password").await.unwrap();
+        let (_, admin) = services.login(&caller, "admin", "demo-password").await.unwrap();
+        let admin = Caller { principal: Some(admin), ..Default::default() };
+        let junior = store.user_by_username("junior").await.unwrap().unwrap();
+        let update = app::types::UserUpdate { disabled: Some(true), version: junior.version, ..Default::default() };
+        services.update_user(&admin, "junior", update).await.unwrap();
+        assert!(services.authenticate_session(&cookie).await.unwrap().is_none(), "[{}] disabled users are signed out", db.label);
+        let refused = services.login(&caller, "junior", "demo-password").await;
+        assert!(matches!(refused, Err(app::error::AppError::Forbidden(ref m)) if m.contains("disabled")));
+    }
+}
+
+#[tokio::test]
+async fn seeding_happens_once() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let services = Services::new(store.clone(), Default::default());
+        assert!(server::seed::seed_demo(&services).await.unwrap());
+        assert!(!server::seed::seed_demo(&services).await.unwrap());
+        assert_eq!(store.user_count().await.unwrap(), 5);
+        assert_eq!(store.list_teams().await.unwrap().len(), 3);
+        let lead = store.user_by_username("lead").await.unwrap().unwrap();
+        let m = store.memberships_of(&lead.id).await.unwrap();
+        assert_eq!((m[0].team.as_str(), m[0].role), ("payments", app::types::Role::TeamLead));
+    }
+}
+
+/// A second, raw connection for doing what the application never does.
+enum RawDb {
+    Sqlite(sqlx::SqlitePool),
+    Pg(sqlx::PgPool),
+}
+
+impl RawDb {
+    async fn open(url: &str) -> RawDb {
+        if url.starts_with("sqlite") {
+            RawDb::Sqlite(sqlx::SqlitePool::connect(url).await.unwrap())
+        } else {
+            RawDb::Pg(sqlx::PgPool::connect(url).await.unwrap())
+        }
+    }
+
+    async fn exec(&self, sql: &'static str) -> Result<(), String> {
+        match self {
+            RawDb::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            RawDb::Pg(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    async fn disable_guard(&self) {
+        match self {
+            RawDb::Sqlite(_) => self.exec("DROP TRIGGER audit_log_no_update").await.unwrap(),
+            RawDb::Pg(_) => self.exec("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change").await.unwrap(),
+        }
+    }
+}
+
