@@ -3,7 +3,7 @@
 #
 #   bash scripts/test.sh [--no-e2e]
 #
-# 1. Rust tests: `cargo test -p app --features ssr` and `cargo test -p server`, with a
+# 1. Rust tests: `cargo test -p app -p server` (app built with `ssr`), with a
 #    PostgreSQL (a private throwaway cluster, or DATABASE_URL / PLATFORM_TEST_PG_URL if
 #    it points at a reachable postgres://) so store and router tests run on SQLite and on
 #    PostgreSQL. PLATFORM_REQUIRE_PG=1 makes them fail rather than skip without one.
@@ -128,8 +128,9 @@ export PLATFORM_REQUIRE_PG="${PLATFORM_REQUIRE_PG:-1}"
 # ---------------------------------------------------------------------------------------
 # Rust tests (SQLite and PostgreSQL)
 
-run_stage "cargo-test-app" cargo test -p app --features ssr
-run_stage "cargo-test-server" cargo test -p server
+# One invocation for both crates: `server` enables app's `ssr` feature, so app's unit tests are
+# built with it and every dependency is compiled once.
+run_stage "cargo-test" cargo test --no-fail-fast -p app -p server
 
 # ---------------------------------------------------------------------------------------
 # Browser tests

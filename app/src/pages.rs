@@ -4,13 +4,22 @@
 use crate::api::*;
 use crate::authz::{decide, Action, Decision};
 use crate::components::*;
-use crate::error::WRONG_CREDENTIALS;
+use crate::error::{AppError, WRONG_CREDENTIALS};
 use crate::types::*;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// A refusal shown in place of a page's content (and a 403 status when rendered on the server).
+fn forbidden(why: &str) -> AnyView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! { <ErrorPanel error=AppError::Forbidden(why.to_string())/> }.into_any()
+}
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -79,7 +88,7 @@ pub fn HomePage() -> impl IntoView {
                 };
                 let envs = envs.await.unwrap_or_default();
                 view! {
-                    <h1>"Welcome, " {me.display_name.clone()}</h1>
+                    <h1>{format!("Welcome, {}", me.display_name)}</h1>
                     <p class="lede">
                         "This is your team's self-service platform. You are signed in as "
                         <strong>{me.username.clone()}</strong>
@@ -217,6 +226,7 @@ pub fn TeamPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let set = ServerAction::<SetMember>::new();
+    let delete = ServerAction::<DeleteTeam>::new();
     let team = Resource::new(move || (slug(), set.version().get()), |(s, _)| get_team(s));
     view! {
         <Suspense fallback=loading>
@@ -271,6 +281,7 @@ pub fn TeamPage() -> impl IntoView {
                     }
                 }).collect_view();
                 let value = set.value();
+                let (delete_slug, delete_label) = (slug.clone(), format!("Delete team {}", detail.team.display_name));
                 view! {
                     <Title text=detail.team.display_name.clone()/>
                     <p class="crumbs"><A href="/teams">"Teams"</A>" / "</p>
@@ -300,6 +311,17 @@ pub fn TeamPage() -> impl IntoView {
                                 </select>
                                 <button type="submit" class="button-primary">"Add member"</button>
                             </ActionForm>
+                        </section>
+                    })}
+                    {me.is_admin.then(|| view! {
+                        <section aria-labelledby="delete-h" class="card">
+                            <h2 id="delete-h">"Delete this team"</h2>
+                            <p class="muted">"Members lose their roles in it. The audit log keeps the team's history."</p>
+                            <ActionForm action=delete attr:class="inline">
+                                <input type="hidden" name="slug" value=delete_slug/>
+                                <button type="submit" class="button-danger">{delete_label}</button>
+                            </ActionForm>
+                            {form_status(delete.value(), "")}
                         </section>
                     })}
                 }.into_any()
@@ -417,13 +439,17 @@ pub fn UsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let flag = ServerAction::<SetUserFlag>::new();
     let users = Resource::new(move || (create.version().get(), flag.version().get()), |_| list_users());
-    let value = create.value();
     view! {
         <Title text="Users"/>
         <h1>"Users"</h1>
         {form_status(flag.value(), "Saved.")}
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
+                match require_me().await {
+                    Ok(me) if me.is_admin => {}
+                    Ok(_) => return forbidden("Only Platform Admins manage user accounts. Ask one if someone needs an account."),
+                    Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),
+                }
                 users.await.map(|list| view! {
                     <div class="table-wrap">
                         <table>
@@ -454,6 +480,18 @@ pub fn UsersPage() -> impl IntoView {
                 }.into_any()).unwrap_or_else(|e| view! { <ErrorPanel error=e/> }.into_any())
             })}
         </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                require_me().await.ok().filter(|me| me.is_admin).map(|_| view! { <NewUserForm create/> })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NewUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
+    let value = create.value();
+    view! {
         <section aria-labelledby="new-user-h" class="card">
             <h2 id="new-user-h">"Create a user"</h2>
             <ActionForm action=create attr:class="stack">

@@ -46,16 +46,19 @@ fn flag(setting: &'static str, default: bool) -> Result<bool, ConfigError> {
     }
 }
 
-/// Site options: Leptos.toml (or the file named by `PLATFORM_LEPTOS_TOML`), with `LEPTOS_*`
-/// environment variables on top; without the file, the variables and built-in defaults.
+/// The repository's Leptos.toml, built in: the defaults when the binary runs away from the checkout.
+const BUILT_IN_LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
+
+/// Site options: Leptos.toml in the working directory (or the file named by
+/// `PLATFORM_LEPTOS_TOML`), else the copy built into the binary; `LEPTOS_*` variables on top.
 pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {
     let path = var("PLATFORM_LEPTOS_TOML").unwrap_or_else(|| "Leptos.toml".into());
-    let conf = if std::path::Path::new(&path).exists() {
-        leptos::config::get_config_from_file(&path)
-    } else {
-        leptos::config::get_configuration(None)
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) if var("PLATFORM_LEPTOS_TOML").is_some() => return Err(bad("PLATFORM_LEPTOS_TOML", format!("cannot read {path}"))),
+        Err(_) => BUILT_IN_LEPTOS_TOML.to_string(),
     };
-    conf.map(|c| c.leptos_options).map_err(|e| bad("Leptos.toml", e.to_string()))
+    leptos::config::get_config_from_str(&text).map_err(|e| bad("Leptos.toml", e.to_string()))
 }
 
 impl Config {

@@ -36,6 +36,21 @@ pub fn routes() -> Router<AppState> {
         .fallback(|| async { error_response(&AppError::NotFound("There is no API endpoint at this address; see /api/v1/openapi.json.".into())) })
 }
 
+/// The caller, who must be signed in: rejects with 401 before the body is read, so an anonymous
+/// request is told to authenticate rather than how to fix its body.
+pub struct Authed(pub Caller);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Authed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Caller>() {
+            Some(c) if c.principal.is_some() => Ok(Authed(c.clone())),
+            _ => Err(error_response(&AppError::Unauthenticated)),
+        }
+    }
+}
+
 /// Either the value as JSON, or the error as the API's error body with its status.
 pub struct ApiResult<T>(Result<T, AppError>);
 
@@ -144,13 +159,13 @@ async fn logout(State(s): State<Services>, Extension(caller): Extension<Caller>)
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-async fn me(State(s): State<Services>, Extension(c): Extension<Caller>) -> ApiResult<Me> {
+async fn me(State(s): State<Services>, Authed(c): Authed) -> ApiResult<Me> {
     s.me(&c).into()
 }
 
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "me", request_body = PasswordChange,
     responses((status = 204, description = "Changed"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn change_password(State(s): State<Services>, Extension(c): Extension<Caller>, Body(b): Body<PasswordChange>) -> Response {
+async fn change_password(State(s): State<Services>, Authed(c): Authed, Body(b): Body<PasswordChange>) -> Response {
     match s.change_password(&c, b).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error_response(&e),
@@ -159,19 +174,19 @@ async fn change_password(State(s): State<Services>, Extension(c): Extension<Call
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Vec<User>), (status = 401, body = ErrorBody)))]
-async fn list_users(State(s): State<Services>, Extension(c): Extension<Caller>) -> ApiResult<Vec<User>> {
+async fn list_users(State(s): State<Services>, Authed(c): Authed) -> ApiResult<Vec<User>> {
     s.list_users(&c).await.into()
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_user(State(s): State<Services>, Extension(c): Extension<Caller>, Body(b): Body<NewUser>) -> ApiResult<User> {
+async fn create_user(State(s): State<Services>, Authed(c): Authed, Body(b): Body<NewUser>) -> ApiResult<User> {
     s.create_user(&c, b).await.into()
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{username}", tag = "users", params(("username" = String, Path)),
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_user(State(s): State<Services>, Extension(c): Extension<Caller>, Path(username): Path<String>) -> ApiResult<User> {
+async fn get_user(State(s): State<Services>, Authed(c): Authed, Path(username): Path<String>) -> ApiResult<User> {
     s.list_users(&c)
         .await
         .and_then(|users| {
@@ -182,30 +197,30 @@ async fn get_user(State(s): State<Services>, Extension(c): Extension<Caller>, Pa
 
 #[utoipa::path(patch, path = "/api/v1/users/{username}", tag = "users", params(("username" = String, Path)), request_body = UserUpdate,
     responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 409, description = "Changed by someone else since `version`", body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_user(State(s): State<Services>, Extension(c): Extension<Caller>, Path(username): Path<String>, Body(b): Body<UserUpdate>) -> ApiResult<User> {
+async fn update_user(State(s): State<Services>, Authed(c): Authed, Path(username): Path<String>, Body(b): Body<UserUpdate>) -> ApiResult<User> {
     s.update_user(&c, &username, b).await.into()
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Vec<Team>), (status = 401, body = ErrorBody)))]
-async fn list_teams(State(s): State<Services>, Extension(c): Extension<Caller>) -> ApiResult<Vec<Team>> {
+async fn list_teams(State(s): State<Services>, Authed(c): Authed) -> ApiResult<Vec<Team>> {
     s.list_teams(&c).await.into()
 }
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = NewTeam,
     responses((status = 200, body = Team), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_team(State(s): State<Services>, Extension(c): Extension<Caller>, Body(b): Body<NewTeam>) -> ApiResult<Team> {
+async fn create_team(State(s): State<Services>, Authed(c): Authed, Body(b): Body<NewTeam>) -> ApiResult<Team> {
     s.create_team(&c, b).await.into()
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{slug}", tag = "teams", params(("slug" = String, Path)),
     responses((status = 200, body = TeamDetail), (status = 404, body = ErrorBody)))]
-async fn get_team(State(s): State<Services>, Extension(c): Extension<Caller>, Path(slug): Path<String>) -> ApiResult<TeamDetail> {
+async fn get_team(State(s): State<Services>, Authed(c): Authed, Path(slug): Path<String>) -> ApiResult<TeamDetail> {
     s.get_team(&c, &slug).await.into()
 }
 
 #[utoipa::path(delete, path = "/api/v1/teams/{slug}", tag = "teams", params(("slug" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_team(State(s): State<Services>, Extension(c): Extension<Caller>, Path(slug): Path<String>) -> Response {
+async fn delete_team(State(s): State<Services>, Authed(c): Authed, Path(slug): Path<String>) -> Response {
     match s.delete_team(&c, &slug).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error_response(&e),
@@ -214,29 +229,29 @@ async fn delete_team(State(s): State<Services>, Extension(c): Extension<Caller>,
 
 #[utoipa::path(put, path = "/api/v1/teams/{slug}/members", tag = "teams", params(("slug" = String, Path)), request_body = MembershipChange,
     responses((status = 200, body = TeamDetail), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn set_member(State(s): State<Services>, Extension(c): Extension<Caller>, Path(slug): Path<String>, Body(b): Body<MembershipChange>) -> ApiResult<TeamDetail> {
+async fn set_member(State(s): State<Services>, Authed(c): Authed, Path(slug): Path<String>, Body(b): Body<MembershipChange>) -> ApiResult<TeamDetail> {
     s.change_membership(&c, &slug, b).await.into()
 }
 
 #[utoipa::path(get, path = "/api/v1/environments", tag = "environments", responses((status = 200, body = Vec<Environment>), (status = 401, body = ErrorBody)))]
-async fn list_environments(State(s): State<Services>, Extension(c): Extension<Caller>) -> ApiResult<Vec<Environment>> {
+async fn list_environments(State(s): State<Services>, Authed(c): Authed) -> ApiResult<Vec<Environment>> {
     s.list_environments(&c).await.into()
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<ApiToken>), (status = 401, body = ErrorBody)))]
-async fn list_tokens(State(s): State<Services>, Extension(c): Extension<Caller>) -> ApiResult<Vec<ApiToken>> {
+async fn list_tokens(State(s): State<Services>, Authed(c): Authed) -> ApiResult<Vec<ApiToken>> {
     s.list_tokens(&c).await.into()
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken,
     responses((status = 200, description = "The secret is in this answer only", body = CreatedToken), (status = 422, body = ErrorBody)))]
-async fn create_token(State(s): State<Services>, Extension(c): Extension<Caller>, Body(b): Body<NewToken>) -> ApiResult<CreatedToken> {
+async fn create_token(State(s): State<Services>, Authed(c): Authed, Body(b): Body<NewToken>) -> ApiResult<CreatedToken> {
     s.create_token(&c, b).await.into()
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody)))]
-async fn revoke_token(State(s): State<Services>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Response {
+async fn revoke_token(State(s): State<Services>, Authed(c): Authed, Path(id): Path<String>) -> Response {
     match s.revoke_token(&c, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error_response(&e),
@@ -247,7 +262,7 @@ async fn revoke_token(State(s): State<Services>, Extension(c): Extension<Caller>
         ("action" = Option<String>, Query, description = "Action prefix, e.g. `auth.`"),
         ("actor" = Option<String>, Query), ("before" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
     responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = ErrorBody)))]
-async fn list_audit(State(s): State<Services>, Extension(c): Extension<Caller>, q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Vec<AuditEntry>> {
+async fn list_audit(State(s): State<Services>, Authed(c): Authed, q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Vec<AuditEntry>> {
     match q {
         Ok(Query(q)) => s.audit(&c, q).await.into(),
         Err(e) => ApiResult(Err(AppError::BadRequest(e.body_text()))),
@@ -255,14 +270,14 @@ async fn list_audit(State(s): State<Services>, Extension(c): Extension<Caller>, 
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = ChainReport), (status = 403, body = ErrorBody)))]
-async fn verify_audit(State(s): State<Services>, Extension(c): Extension<Caller>) -> ApiResult<ChainReport> {
+async fn verify_audit(State(s): State<Services>, Authed(c): Authed) -> ApiResult<ChainReport> {
     s.verify_audit(Some(&c)).await.into()
 }
 
 /// The whole trail as JSON Lines, oldest first.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit",
     responses((status = 200, description = "One AuditEntry per line", content_type = "application/x-ndjson"), (status = 403, body = ErrorBody)))]
-async fn export_audit(State(s): State<Services>, Extension(c): Extension<Caller>) -> Response {
+async fn export_audit(State(s): State<Services>, Authed(c): Authed) -> Response {
     let mut out = String::new();
     let mut after = 0;
     loop {

@@ -76,10 +76,12 @@ pub fn router(state: AppState) -> Router {
     let services = state.services.clone();
     let options = state.leptos_options.clone();
     let max_body = state.config.max_body_bytes;
+    // Install the recorder before the first request, so that every request is counted.
+    let metrics = metrics_handle();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { metrics_handle().render() }))
+        .route("/metrics", get(move || async move { metrics.render() }))
         .route("/theme", post(set_theme))
         .nest("/api/v1", rest::routes())
         .leptos_routes_with_context(&state, routes, move || provide_context(services.clone()), move || app::shell(options.clone()))

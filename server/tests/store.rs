@@ -5,7 +5,6 @@ mod common;
 use app::core::store::{AuditDraft, StoreError, UserRecord};
 use app::core::{now, Caller, Services};
 use common::*;
-use std::sync::Arc;
 
 fn draft(action: &str, team: Option<&str>) -> AuditDraft {
     AuditDraft {

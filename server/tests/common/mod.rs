@@ -14,7 +14,6 @@ use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use server::config::Config;
 use server::web::AppState;
-use std::sync::Arc;
 use tower::ServiceExt;
 
 pub struct TestDb {
@@ -157,7 +156,3 @@ impl Response {
 }
 
 pub const ROLES: [&str; 5] = ["viewer", "junior", "senior", "lead", "admin"];
-
-pub fn arc<T>(t: T) -> Arc<T> {
-    Arc::new(t)
-}
