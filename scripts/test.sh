@@ -128,6 +128,9 @@ export PLATFORM_REQUIRE_PG="${PLATFORM_REQUIRE_PG:-1}"
 # ---------------------------------------------------------------------------------------
 # Rust tests (SQLite and PostgreSQL)
 
+# cargo-leptos compiles with LEPTOS_OUTPUT_NAME set, and leptos reads it at compile time: setting
+# it here too lets `cargo leptos build` below reuse the server-side artifacts of `cargo test`.
+export LEPTOS_OUTPUT_NAME=platform
 # One invocation for both crates: `server` enables app's `ssr` feature, so app's unit tests are
 # built with it and every dependency is compiled once.
 run_stage "cargo-test" cargo test --no-fail-fast -p app -p server

@@ -592,12 +592,12 @@ pub fn AuditPage() -> impl IntoView {
                                     });
                                     view! {
                                         <tr class=if e.decision == "deny" { "denied" } else { "" }>
-                                            <td>{e.seq}</td>
-                                            <td>{short_time(&e.at)}</td>
-                                            <td>{e.actor.clone()}</td>
-                                            <td><code>{e.action.clone()}</code></td>
-                                            <td>{e.target.clone()}{e.team.clone().map(|t| format!(" (team {t})"))}{change}</td>
-                                            <td>{e.decision.clone()}{(!e.reason.is_empty()).then(|| format!(": {}", e.reason))}</td>
+                                            <td data-label="#">{e.seq}</td>
+                                            <td data-label="When">{short_time(&e.at)}</td>
+                                            <td data-label="Who">{e.actor.clone()}</td>
+                                            <td data-label="Action"><code>{e.action.clone()}</code></td>
+                                            <td data-label="Target">{e.target.clone()}{e.team.clone().map(|t| format!(" (team {t})"))}{change}</td>
+                                            <td data-label="Decision">{e.decision.clone()}{(!e.reason.is_empty()).then(|| format!(": {}", e.reason))}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
