@@ -26,6 +26,17 @@ mod ssr {
             .unwrap_or(false)
     }
 
+    /// Gives a failed server function its real HTTP status (401, 403, 422…) instead of 500, except
+    /// for plain form posts, which must stay redirects back to the form.
+    pub fn status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(e) = &result {
+            if let (false, Some(res)) = (is_plain_form_post(), use_context::<leptos_axum::ResponseOptions>()) {
+                res.set_status(http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
+        }
+        result
+    }
+
     pub fn set_cookie(value: &str) {
         if let (Some(res), Ok(v)) = (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value)) {
             res.append_header(http::header::SET_COOKIE, v);
@@ -77,7 +88,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
                 }
                 leptos_axum::redirect(&to);
             }
-            Err(e)
+            ssr::status(Err(e))
         }
     }
 }
@@ -94,31 +105,31 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(prefix = "/fn")]
 pub async fn list_environments() -> Result<Vec<Environment>, AppError> {
     let (s, caller) = ssr::context()?;
-    s.list_environments(&caller).await
+    ssr::status(s.list_environments(&caller).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn list_teams() -> Result<Vec<Team>, AppError> {
     let (s, caller) = ssr::context()?;
-    s.list_teams(&caller).await
+    ssr::status(s.list_teams(&caller).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn get_team(slug: String) -> Result<TeamDetail, AppError> {
     let (s, caller) = ssr::context()?;
-    s.get_team(&caller, &slug).await
+    ssr::status(s.get_team(&caller, &slug).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn create_team(slug: String, display_name: String, description: String) -> Result<Team, AppError> {
     let (s, caller) = ssr::context()?;
-    s.create_team(&caller, NewTeam { slug, display_name, description }).await
+    ssr::status(s.create_team(&caller, NewTeam { slug, display_name, description }).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn delete_team(slug: String) -> Result<(), AppError> {
     let (s, caller) = ssr::context()?;
-    s.delete_team(&caller, &slug).await?;
+    ssr::status(s.delete_team(&caller, &slug).await)?;
     leptos_axum::redirect("/teams");
     Ok(())
 }
@@ -131,13 +142,13 @@ pub async fn set_member(team: String, username: String, role: String) -> Result<
         "" | "remove" => None,
         r => Some(Role::parse(r).ok_or_else(|| AppError::field("role", "Choose one of the roles in the list."))?),
     };
-    s.change_membership(&caller, &team, MembershipChange { username, role }).await
+    ssr::status(s.change_membership(&caller, &team, MembershipChange { username, role }).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn list_users() -> Result<Vec<User>, AppError> {
     let (s, caller) = ssr::context()?;
-    s.list_users(&caller).await
+    ssr::status(s.list_users(&caller).await)
 }
 
 #[server(prefix = "/fn")]
@@ -150,7 +161,7 @@ pub async fn create_user(
 ) -> Result<User, AppError> {
     let (s, caller) = ssr::context()?;
     let new = NewUser { username, display_name, email, password, is_admin: is_admin.is_some() };
-    s.create_user(&caller, new).await
+    ssr::status(s.create_user(&caller, new).await)
 }
 
 /// Switches one flag of a user: `field` is `disabled` or `is_admin`.
@@ -163,43 +174,43 @@ pub async fn set_user_flag(username: String, version: i64, field: String, value:
         "is_admin" => change.is_admin = Some(value),
         _ => return Err(AppError::field("field", "Unknown setting.")),
     }
-    s.update_user(&caller, &username, change).await
+    ssr::status(s.update_user(&caller, &username, change).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let (s, caller) = ssr::context()?;
-    s.change_password(&caller, PasswordChange { current_password, new_password }).await
+    ssr::status(s.change_password(&caller, PasswordChange { current_password, new_password }).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
     let (s, caller) = ssr::context()?;
-    s.list_tokens(&caller).await
+    ssr::status(s.list_tokens(&caller).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn create_token(name: String, expires_in_days: i64) -> Result<CreatedToken, AppError> {
     let (s, caller) = ssr::context()?;
-    s.create_token(&caller, NewToken { name, expires_in_days: Some(expires_in_days) }).await
+    ssr::status(s.create_token(&caller, NewToken { name, expires_in_days: Some(expires_in_days) }).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let (s, caller) = ssr::context()?;
-    s.revoke_token(&caller, &id).await
+    ssr::status(s.revoke_token(&caller, &id).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn audit_entries(query: AuditQuery) -> Result<Vec<AuditEntry>, AppError> {
     let (s, caller) = ssr::context()?;
-    s.audit(&caller, query).await
+    ssr::status(s.audit(&caller, query).await)
 }
 
 #[server(prefix = "/fn")]
 pub async fn verify_audit() -> Result<ChainReport, AppError> {
     let (s, caller) = ssr::context()?;
-    s.verify_audit(Some(&caller)).await
+    ssr::status(s.verify_audit(Some(&caller)).await)
 }
 
 #[cfg(test)]

@@ -333,13 +333,15 @@ async fn server_functions_enforce_roles() {
             let res = app.send(form(app::api::SetMember::PATH, &auth, "team=payments&username=viewer&role=junior_developer")).await;
             assert_eq!(res.status.is_success(), role == "lead" || role == "admin", "[{}] {role} set_member: {}", app.db, res.text);
             if !res.status.is_success() {
+                assert_eq!(res.status, StatusCode::FORBIDDEN, "a refusal has its real status");
                 assert!(res.text.contains("forbidden"), "{}", res.text);
             }
             let res = app.send(form(app::api::VerifyAudit::PATH, &auth, "")).await;
             assert_eq!(res.status.is_success(), role == "admin", "[{}] {role} verify_audit: {}", app.db, res.text);
         }
         let anonymous = app.send(form(app::api::ListUsers::PATH, &Auth::None, "")).await;
-        assert!(!anonymous.status.is_success() && anonymous.text.contains("unauthenticated"), "{}", anonymous.text);
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{}", anonymous.text);
+        assert!(anonymous.text.contains("unauthenticated"), "{}", anonymous.text);
         // A plain form post (no JavaScript) of a wrong password returns to the form with what was typed.
         let res = app
             .send(Request::post(app::api::Login::PATH).header(header::HOST, HOST).header(header::ORIGIN, ORIGIN)
