@@ -2,6 +2,9 @@
 //! the error type, the authorization decision, server functions, pages. With the `ssr` feature it
 //! also holds the server-only domain core (`core`), which never imports sqlx.
 
+// Pages are deeply nested view types; the release WASM build needs more room to lay them out.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod authz;
 pub mod components;
