@@ -67,6 +67,21 @@ impl AppError {
         AppError::Internal(reference)
     }
 
+    /// The machine-readable code of REST error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials(_) => "invalid_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Validation(_) => "validation",
+            AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
     /// HTTP status for REST responses.
     pub fn status(&self) -> u16 {
         match self {

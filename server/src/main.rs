@@ -162,8 +162,7 @@ async fn create_admin(config: Config, username: &str, rest: &[&str]) -> ExitCode
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let caller = app::core::Caller::system("system-cli");
-    let audit = caller.audit("user.create", format!("user:{username}"));
+    let audit = app::core::Caller::system_audit("cli", "user.create", format!("user:{username}"));
     let new = app::types::NewUser { username: username.into(), display_name: name, email, password, is_admin: true };
     match state.services.insert_user(audit, new).await {
         Ok(u) => {

@@ -26,14 +26,13 @@ pub async fn seed_demo(services: &Services) -> Result<bool, AppError> {
     if services.store.user_count().await.map_err(AppError::internal)? > 0 {
         return Ok(false);
     }
-    let system = Caller::system("system-seed");
     for (slug, name, description) in DEMO_TEAMS {
-        let audit = system.audit("team.create", format!("team:{slug}")).team(slug);
+        let audit = Caller::system_audit("seed", "team.create", format!("team:{slug}")).team(slug);
         let new = NewTeam { slug: slug.into(), display_name: name.into(), description: description.into() };
         services.insert_team(audit, new).await?;
     }
     for (username, name, _) in DEMO_USERS {
-        let audit = system.audit("user.create", format!("user:{username}"));
+        let audit = Caller::system_audit("seed", "user.create", format!("user:{username}"));
         let new = NewUser {
             username: username.into(),
             display_name: name.into(),
@@ -49,7 +48,7 @@ pub async fn seed_demo(services: &Services) -> Result<bool, AppError> {
     let memberships = services.store.memberships_of(&admin.id).await.map_err(AppError::internal)?;
     let admin_caller = Caller {
         principal: Some(app::core::Principal { user: admin, memberships, token_id: None }),
-        request_id: "system-seed".into(),
+        request_id: "seed".into(),
         session_hash: None,
     };
     let mut grants: Vec<(&str, &str, Role)> = DEMO_USERS.iter().filter_map(|(u, _, r)| r.map(|r| ("payments", *u, r))).collect();

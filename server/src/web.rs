@@ -30,27 +30,12 @@ pub struct AppState {
 
 /// The JSON body of every REST error: `{"error": {"code", "message", "fields"}}`.
 pub fn error_response(e: &AppError) -> Response {
-    let (code, fields) = match e {
-        AppError::Validation(f) => ("validation", serde_json::to_value(f).unwrap_or_default()),
-        other => {
-            let v = serde_json::to_value(other).unwrap_or_default();
-            (
-                match v.get("code").and_then(|c| c.as_str()) {
-                    Some("unauthenticated") => "unauthenticated",
-                    Some("invalid_credentials") => "invalid_credentials",
-                    Some("forbidden") => "forbidden",
-                    Some("not_found") => "not_found",
-                    Some("conflict") => "conflict",
-                    Some("too_many_requests") => "too_many_requests",
-                    Some("bad_request") => "bad_request",
-                    _ => "internal",
-                },
-                serde_json::Value::Null,
-            )
-        }
+    let fields = match e {
+        AppError::Validation(f) => serde_json::to_value(f).unwrap_or_default(),
+        _ => serde_json::Value::Null,
     };
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::json!({ "error": { "code": code, "message": e.to_string(), "fields": fields } });
+    let body = serde_json::json!({ "error": { "code": e.code(), "message": e.to_string(), "fields": fields } });
     (status, Json(body)).into_response()
 }
 

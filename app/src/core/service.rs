@@ -65,8 +65,7 @@ impl Caller {
     }
 
     fn actor(&self) -> String {
-        let fallback = if self.request_id.starts_with("system") { "system" } else { "anonymous" };
-        self.principal.as_ref().map(|p| p.user.username.clone()).unwrap_or_else(|| fallback.into())
+        self.principal.as_ref().map(|p| p.user.username.clone()).unwrap_or_else(|| "anonymous".into())
     }
 
     /// A fresh audit entry by this caller.
@@ -85,9 +84,9 @@ impl Caller {
         }
     }
 
-    /// The caller for work done by the platform itself (seeding, the command line).
-    pub fn system(request_id: &str) -> Caller {
-        Caller { principal: None, request_id: request_id.into(), session_hash: None }
+    /// An audit entry for work done by the platform itself (seeding, the command line).
+    pub fn system_audit(request_id: &str, action: &str, target: impl Into<String>) -> AuditDraft {
+        Caller { principal: None, request_id: request_id.into(), session_hash: None }.audit(action, target).actor("system")
     }
 }
 
