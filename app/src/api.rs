@@ -29,10 +29,10 @@ mod ssr {
     /// Gives a failed server function its real HTTP status (401, 403, 422…) instead of 500, except
     /// for plain form posts, which must stay redirects back to the form.
     pub fn status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let Err(e) = &result {
-            if let (false, Some(res)) = (is_plain_form_post(), use_context::<leptos_axum::ResponseOptions>()) {
-                res.set_status(http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
-            }
+        if let (Err(e), false, Some(res)) =
+            (&result, is_plain_form_post(), use_context::<leptos_axum::ResponseOptions>())
+        {
+            res.set_status(http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
         }
         result
     }
@@ -66,7 +66,7 @@ pub fn encode(s: &str) -> String {
 #[server(prefix = "/fn")]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
     let (s, caller) = ssr::context()?;
-    Ok(caller.principal.as_ref().map(|_| s.me(&caller)).transpose()?)
+    caller.principal.as_ref().map(|_| s.me(&caller)).transpose()
 }
 
 #[server(prefix = "/fn")]

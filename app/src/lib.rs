@@ -1,12 +1,14 @@
 //! The portal's user interface and everything shared by the server and the browser: wire types,
-//! the error type, the authorization decision, server functions, pages. With the `ssr` feature it
-//! also holds the server-only domain core (`core`), which never imports sqlx.
+//! the error type, the authorization decision, the catalog descriptor model, server functions,
+//! pages. With the `ssr` feature it also holds the server-only domain core (`core`), which never
+//! imports sqlx.
 
 // Pages are deeply nested view types; the release WASM build needs more room to lay them out.
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod authz;
+pub mod catalog;
 pub mod components;
 pub mod error;
 pub mod pages;

@@ -74,10 +74,8 @@ impl Config {
             None => 1 << 20,
         };
         let public_url = var("PLATFORM_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
-        if let Some(u) = &public_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(bad("PLATFORM_PUBLIC_URL", format!("expected http://… or https://…, got '{u}'")));
-            }
+        if let Some(u) = public_url.as_ref().filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+            return Err(bad("PLATFORM_PUBLIC_URL", format!("expected http://… or https://…, got '{u}'")));
         }
         let json_logs = match var("PLATFORM_LOG_FORMAT").as_deref() {
             None => !std::io::stdout().is_terminal(),

@@ -77,7 +77,7 @@ const TOKEN_COLUMNS: &str = "id, user_id, name, prefix, secret_hash, created_at,
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, team, before_json, after_json, decision, reason, \
                              request_id, prev_hash, hash";
 /// Key of the PostgreSQL advisory lock that keeps the audit chain linear across replicas.
-const AUDIT_LOCK: i64 = 0x6175_6469_74;
+const AUDIT_LOCK: i64 = 0x0061_7564_6974; // "audit" in ASCII
 
 macro_rules! sql_store {
     ($Store:ident, $Db:ty, $dialect:literal, $sqlite:literal) => {
