@@ -213,6 +213,32 @@ pub async fn verify_audit() -> Result<ChainReport, AppError> {
     ssr::status(s.verify_audit(Some(&caller)).await)
 }
 
+#[server(prefix = "/fn")]
+pub async fn catalog_list(query: CatalogQuery) -> Result<CatalogPage, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.catalog_list(&caller, &query).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn catalog_entity(reference: String) -> Result<EntityDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.catalog_entity(&caller, &reference).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn apply_catalog(yaml: String) -> Result<ApplyReport, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.apply_catalog(crate::core::catalog::Applier::Person(&caller), &yaml, "ui").await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn delete_entity(reference: String, version: i64) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.delete_entity(&caller, &reference, version).await)?;
+    leptos_axum::redirect("/catalog");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

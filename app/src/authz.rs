@@ -5,6 +5,7 @@
 //! - everyone signed in reads the directory (users, teams, environments) and manages their own tokens;
 //! - Junior Developers deploy to development and staging and read logs everywhere, production included;
 //! - Senior Developers also create services from templates and get audited emergency production access;
+//! - members of a team (Junior Developer and up) edit the catalog entities their team owns;
 //! - Team Leads deploy to production for their team, manage their team's members (granting roles
 //!   below Team Lead), approve budget changes, see cost analytics and read their team's audit trail;
 //! - Platform Admins may do everything, and only they manage users, teams, Team Leads and admins.
@@ -35,6 +36,8 @@ pub enum Action<'a> {
     EmergencyAccess { team: &'a str, tier: Tier },
     CreateFromTemplate { team: &'a str },
     ApproveBudget { team: &'a str },
+    /// Create, change or delete a catalog entity owned by `team` (None: owned by no team).
+    EditEntity { team: Option<&'a str> },
     ReadCostAnalytics { team: &'a str },
 }
 
@@ -115,6 +118,8 @@ pub fn decide(subject: &Subject, action: Action) -> Decision {
         EmergencyAccess { .. } => deny("Emergency production access needs the Senior Developer role in the owning team."),
         CreateFromTemplate { team } if at_least(team, Role::SeniorDeveloper) => Decision::Allow,
         CreateFromTemplate { .. } => deny("Creating services from templates needs the Senior Developer role in the owning team."),
+        EditEntity { team: Some(team) } if at_least(team, Role::JuniorDeveloper) => Decision::Allow,
+        EditEntity { .. } => deny("Only members of the owning team (Junior Developer and up) and Platform Admins change this entity."),
         ApproveBudget { team } | ReadCostAnalytics { team } if subject.leads(team) => Decision::Allow,
         ApproveBudget { .. } | ReadCostAnalytics { .. } => deny("Budgets and cost analytics are for the team's Team Leads."),
     }
@@ -182,6 +187,9 @@ mod tests {
             (Action::ApproveBudget { team: p }, vec![L, A]),
             (Action::ReadCostAnalytics { team: p }, vec![L, A]),
             (Action::ReadCostAnalytics { team: "checkout" }, vec![A]),
+            (Action::EditEntity { team: Some(p) }, vec![J, S, L, A]),
+            (Action::EditEntity { team: Some("checkout") }, vec![A]),
+            (Action::EditEntity { team: None }, vec![A]),
         ];
         for (action, allowed) in cases {
             for role in Role::ALL {

@@ -277,3 +277,130 @@ pub struct ChainReport {
     pub first_bad_seq: Option<i64>,
     pub message: String,
 }
+
+// ---- service catalog ---------------------------------------------------------------------------
+
+/// One catalog entity as lists show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct EntitySummary {
+    /// `kind:namespace/name`, lower-case: the key every API call uses.
+    pub entity_ref: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `spec.type` (service, website, openapi, database…).
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub owner: Option<String>,
+    pub system: Option<String>,
+    pub tags: Vec<String>,
+    /// The entity's registered source no longer contains it.
+    pub orphan: bool,
+}
+
+/// A relation as seen from one entity: `ownedBy group:default/payments`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct RelationView {
+    pub relation: String,
+    pub target: String,
+    /// The target's title or name, when the target is in the catalog.
+    pub target_title: Option<String>,
+    pub target_exists: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct EntityDetail {
+    pub summary: EntitySummary,
+    /// The descriptor as stored (Backstage format, as JSON).
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub descriptor: serde_json::Value,
+    pub relations: Vec<RelationView>,
+    /// Where it came from: `api`, `ui`, `seed`, or a location.
+    pub source: String,
+    /// Send it back when deleting: a stale version gets 409 Conflict.
+    pub version: i64,
+    pub updated_at: String,
+}
+
+/// Filters of the catalog list; every one narrows the result (all are exact matches).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct CatalogQuery {
+    pub kind: Option<String>,
+    #[serde(rename = "type")]
+    pub spec_type: Option<String>,
+    /// An entity reference, e.g. `group:default/payments`.
+    pub owner: Option<String>,
+    pub lifecycle: Option<String>,
+    pub tag: Option<String>,
+    /// An entity reference, e.g. `system:default/storefront`.
+    pub system: Option<String>,
+    pub namespace: Option<String>,
+    /// 1-based page number (default 1).
+    pub page: Option<i64>,
+    /// Entities per page, 1 to 500 (default 50).
+    pub page_size: Option<i64>,
+}
+
+/// One value of a facet and how many entities have it under the other filters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct FacetCount {
+    pub value: String,
+    pub count: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Facets {
+    pub kind: Vec<FacetCount>,
+    #[serde(rename = "type")]
+    pub spec_type: Vec<FacetCount>,
+    pub owner: Vec<FacetCount>,
+    pub lifecycle: Vec<FacetCount>,
+    pub tag: Vec<FacetCount>,
+    pub system: Vec<FacetCount>,
+    pub namespace: Vec<FacetCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct CatalogPage {
+    pub items: Vec<EntitySummary>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub facets: Facets,
+}
+
+/// What happened to one document of an applied YAML text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct DocumentOutcome {
+    /// Position of the document in the text, from 0 (empty documents are not counted).
+    pub index: usize,
+    /// The line the document (or its problem) starts at, from 1, when known.
+    pub line: Option<usize>,
+    pub entity_ref: Option<String>,
+    /// `created`, `updated`, `unchanged` or `error`.
+    pub outcome: String,
+    /// For `error`: field path → messages.
+    pub errors: crate::error::FieldErrors,
+    /// References to entities that are not (yet) in the catalog.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ApplyReport {
+    pub documents: Vec<DocumentOutcome>,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+}

@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/environments", get(list_environments))
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/catalog/entities", get(catalog_list))
+        .route("/catalog/entities/{kind}/{namespace}/{name}", get(catalog_get).delete(catalog_delete))
+        .route("/catalog/apply", post(catalog_apply))
+        .route("/catalog/export", get(catalog_export))
         .route("/audit", get(list_audit))
         .route("/audit/verify", get(verify_audit))
         .route("/audit/export", get(export_audit))
@@ -295,6 +299,74 @@ async fn export_audit(State(s): State<Services>, Authed(c): Authed) -> Response 
     ([(header::CONTENT_TYPE, "application/x-ndjson"), (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.jsonl\"")], out).into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/catalog/entities", tag = "catalog", params(
+        ("kind" = Option<String>, Query), ("type" = Option<String>, Query), ("owner" = Option<String>, Query, description = "e.g. group:default/payments"),
+        ("lifecycle" = Option<String>, Query), ("tag" = Option<String>, Query), ("system" = Option<String>, Query), ("namespace" = Option<String>, Query),
+        ("page" = Option<i64>, Query, description = "from 1"), ("page_size" = Option<i64>, Query, description = "1 to 500, default 50")),
+    responses((status = 200, body = CatalogPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn catalog_list(State(s): State<Services>, Authed(c): Authed, q: Result<Query<CatalogQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<CatalogPage> {
+    match q {
+        Ok(Query(q)) => s.catalog_list(&c, &q).await.into(),
+        Err(e) => ApiResult(Err(AppError::BadRequest(e.body_text()))),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/catalog/entities/{kind}/{namespace}/{name}", tag = "catalog",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = EntityDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn catalog_get(State(s): State<Services>, Authed(c): Authed, Path((kind, namespace, name)): Path<(String, String, String)>) -> ApiResult<EntityDetail> {
+    s.catalog_entity(&c, &format!("{kind}:{namespace}/{name}")).await.into()
+}
+
+#[derive(serde::Deserialize)]
+struct VersionQuery {
+    version: i64,
+}
+
+#[utoipa::path(delete, path = "/api/v1/catalog/entities/{kind}/{namespace}/{name}", tag = "catalog",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path), ("version" = i64, Query, description = "the version you are deleting")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn catalog_delete(
+    State(s): State<Services>,
+    Authed(c): Authed,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    q: Result<Query<VersionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return error_response(&AppError::field("version", "Give the version you are deleting (?version=N), as the entity showed it."));
+    };
+    match s.delete_entity(&c, &format!("{kind}:{namespace}/{name}"), q.version).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// Applies a YAML text of one or more Backstage descriptors (`---` between documents).
+#[utoipa::path(post, path = "/api/v1/catalog/apply", tag = "catalog", request_body(content = String, content_type = "application/yaml"),
+    responses((status = 200, description = "One outcome per document: created, updated, unchanged or error", body = ApplyReport),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn catalog_apply(State(s): State<Services>, Authed(c): Authed, body: Result<String, axum::extract::rejection::StringRejection>) -> ApiResult<ApplyReport> {
+    match body {
+        Ok(text) => s.apply_catalog(app::core::catalog::Applier::Person(&c), &text, "api").await.into(),
+        Err(e) => ApiResult(Err(AppError::BadRequest(format!("The body must be UTF-8 YAML text: {}", e.body_text())))),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/catalog/export", tag = "catalog", params(
+        ("kind" = Option<String>, Query), ("type" = Option<String>, Query), ("owner" = Option<String>, Query),
+        ("lifecycle" = Option<String>, Query), ("tag" = Option<String>, Query), ("system" = Option<String>, Query), ("namespace" = Option<String>, Query)),
+    responses((status = 200, description = "Multi-document YAML that applies back to the same catalog", content_type = "application/yaml"), (status = 401, body = ErrorBody)))]
+async fn catalog_export(State(s): State<Services>, Authed(c): Authed, q: Result<Query<CatalogQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return error_response(&AppError::BadRequest(e.body_text())),
+    };
+    match s.export_catalog(&c, &q).await {
+        Ok(yaml) => ([(header::CONTENT_TYPE, "application/yaml"), (header::CONTENT_DISPOSITION, "attachment; filename=\"catalog.yaml\"")], yaml).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
 struct Security;
 
 impl utoipa::Modify for Security {
@@ -314,7 +386,8 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Platform API", version = "1", description = "Self-service developer platform. Authenticate with `Authorization: Bearer <API token>` or the session cookie. Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."),
     paths(login, logout, me, change_password, list_users, create_user, get_user, update_user, list_teams, create_team, get_team,
-          delete_team, set_member, list_environments, list_tokens, create_token, revoke_token, list_audit, verify_audit, export_audit),
+          delete_team, set_member, list_environments, list_tokens, create_token, revoke_token, list_audit, verify_audit, export_audit,
+          catalog_list, catalog_get, catalog_delete, catalog_apply, catalog_export),
     components(schemas(ErrorBody, ErrorDetail, Role, Tier)),
     modifiers(&Security),
 )]

@@ -76,6 +76,35 @@ const USER_COLUMNS: &str = "id, username, display_name, email, password_hash, is
 const TOKEN_COLUMNS: &str = "id, user_id, name, prefix, secret_hash, created_at, expires_at, last_used_at, revoked_at";
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, team, before_json, after_json, decision, reason, \
                              request_id, prev_hash, hash";
+const CATALOG_COLUMNS: &str = "entity_ref, kind, namespace, name, title, description, spec_type, lifecycle, owner_ref, \
+                               system_ref, body, etag, version, source, orphan, created_at, updated_at";
+
+/// The WHERE clause of a catalog filter (every condition but `skip`'s) and its bind values, which
+/// are numbered from `$1`. Built from fixed fragments; every value is a bind parameter.
+fn catalog_where(f: &CatalogFilter, skip: Option<Facet>) -> (String, Vec<String>) {
+    let mut sql = String::from(" WHERE 1 = 1");
+    let mut binds = Vec::new();
+    let conditions = [
+        (Facet::Kind, &f.kind, "e.kind = "),
+        (Facet::SpecType, &f.spec_type, "e.spec_type = "),
+        (Facet::Owner, &f.owner_ref, "e.owner_ref = "),
+        (Facet::Lifecycle, &f.lifecycle, "e.lifecycle = "),
+        (Facet::System, &f.system_ref, "e.system_ref = "),
+        (Facet::Namespace, &f.namespace, "e.namespace = "),
+    ];
+    for (facet, value, fragment) in conditions {
+        if let (Some(v), true) = (value, skip != Some(facet)) {
+            binds.push(v.clone());
+            sql.push_str(&format!(" AND {fragment}${}", binds.len()));
+        }
+    }
+    if let (Some(tag), true) = (&f.tag, skip != Some(Facet::Tag)) {
+        binds.push(tag.clone());
+        sql.push_str(&format!(" AND e.entity_ref IN (SELECT entity_ref FROM catalog_tags WHERE tag = ${})", binds.len()));
+    }
+    (sql, binds)
+}
+
 /// Key of the PostgreSQL advisory lock that keeps the audit chain linear across replicas.
 const AUDIT_LOCK: i64 = 0x0061_7564_6974; // "audit" in ASCII
 
@@ -152,6 +181,51 @@ macro_rules! sql_store {
                     prev_hash: r.try_get("prev_hash").map_err(err)?,
                     hash: r.try_get("hash").map_err(err)?,
                 })
+            }
+
+            fn catalog(r: &<$Db as sqlx::Database>::Row, with_body: bool) -> StoreResult<CatalogRecord> {
+                Ok(CatalogRecord {
+                    entity_ref: r.try_get("entity_ref").map_err(err)?,
+                    kind: r.try_get("kind").map_err(err)?,
+                    namespace: r.try_get("namespace").map_err(err)?,
+                    name: r.try_get("name").map_err(err)?,
+                    title: r.try_get("title").map_err(err)?,
+                    description: r.try_get("description").map_err(err)?,
+                    spec_type: r.try_get("spec_type").map_err(err)?,
+                    lifecycle: r.try_get("lifecycle").map_err(err)?,
+                    owner_ref: r.try_get("owner_ref").map_err(err)?,
+                    system_ref: r.try_get("system_ref").map_err(err)?,
+                    tags: Vec::new(),
+                    body: if with_body { r.try_get("body").map_err(err)? } else { String::new() },
+                    etag: r.try_get("etag").map_err(err)?,
+                    version: r.try_get("version").map_err(err)?,
+                    source: r.try_get("source").map_err(err)?,
+                    orphan: r.try_get("orphan").map_err(err)?,
+                    created_at: r.try_get("created_at").map_err(err)?,
+                    updated_at: r.try_get("updated_at").map_err(err)?,
+                })
+            }
+
+            /// Fills in the tags of `records` with one query.
+            async fn with_tags(&self, mut records: Vec<CatalogRecord>) -> StoreResult<Vec<CatalogRecord>> {
+                if records.is_empty() {
+                    return Ok(records);
+                }
+                let marks: Vec<String> = (1..=records.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("SELECT entity_ref, tag FROM catalog_tags WHERE entity_ref IN ({}) ORDER BY tag", marks.join(", "));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in &records {
+                    q = q.bind(r.entity_ref.clone());
+                }
+                let mut tags: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+                for row in q.fetch_all(&self.pool).await.map_err(err)? {
+                    let entity: String = row.try_get("entity_ref").map_err(err)?;
+                    tags.entry(entity).or_default().push(row.try_get("tag").map_err(err)?);
+                }
+                for r in &mut records {
+                    r.tags = tags.remove(&r.entity_ref).unwrap_or_default();
+                }
+                Ok(records)
             }
 
             fn team(r: &<$Db as sqlx::Database>::Row) -> StoreResult<TeamRecord> {
@@ -544,6 +618,220 @@ macro_rules! sql_store {
                     .await
                     .map_err(err)?;
                 tx.commit().await.map_err(err)
+            }
+
+            async fn catalog_get(&self, entity_ref: &str) -> StoreResult<Option<CatalogRecord>> {
+                let q = format!("SELECT {CATALOG_COLUMNS} FROM catalog_entities e WHERE entity_ref = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(q)).bind(entity_ref).fetch_optional(&self.pool).await.map_err(err)?;
+                let Some(rec) = row.as_ref().map(|r| Self::catalog(r, true)).transpose()? else { return Ok(None) };
+                Ok(self.with_tags(vec![rec]).await?.pop())
+            }
+
+            async fn catalog_put(&self, e: &CatalogRecord, relations: &[RelationRow], audit: AuditDraft) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                if e.version == 1 {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO catalog_entities ({CATALOG_COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                    )))
+                    .bind(&e.entity_ref)
+                    .bind(&e.kind)
+                    .bind(&e.namespace)
+                    .bind(&e.name)
+                    .bind(&e.title)
+                    .bind(&e.description)
+                    .bind(&e.spec_type)
+                    .bind(&e.lifecycle)
+                    .bind(&e.owner_ref)
+                    .bind(&e.system_ref)
+                    .bind(&e.body)
+                    .bind(&e.etag)
+                    .bind(e.version)
+                    .bind(&e.source)
+                    .bind(e.orphan)
+                    .bind(&e.created_at)
+                    .bind(&e.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                } else {
+                    let done = sqlx::query(
+                        "UPDATE catalog_entities SET kind = $1, namespace = $2, name = $3, title = $4, description = $5, \
+                         spec_type = $6, lifecycle = $7, owner_ref = $8, system_ref = $9, body = $10, etag = $11, \
+                         version = $12, source = $13, orphan = $14, updated_at = $15 WHERE entity_ref = $16 AND version = $17",
+                    )
+                    .bind(&e.kind)
+                    .bind(&e.namespace)
+                    .bind(&e.name)
+                    .bind(&e.title)
+                    .bind(&e.description)
+                    .bind(&e.spec_type)
+                    .bind(&e.lifecycle)
+                    .bind(&e.owner_ref)
+                    .bind(&e.system_ref)
+                    .bind(&e.body)
+                    .bind(&e.etag)
+                    .bind(e.version)
+                    .bind(&e.source)
+                    .bind(e.orphan)
+                    .bind(&e.updated_at)
+                    .bind(&e.entity_ref)
+                    .bind(e.version - 1)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::Conflict(format!("{} was changed concurrently", e.entity_ref)));
+                    }
+                    sqlx::query("DELETE FROM catalog_tags WHERE entity_ref = $1").bind(&e.entity_ref).execute(&mut *tx).await.map_err(err)?;
+                    sqlx::query("DELETE FROM catalog_relations WHERE origin_ref = $1").bind(&e.entity_ref).execute(&mut *tx).await.map_err(err)?;
+                }
+                let mut tags = e.tags.clone();
+                tags.sort();
+                tags.dedup();
+                for tag in &tags {
+                    sqlx::query("INSERT INTO catalog_tags (entity_ref, tag) VALUES ($1, $2)")
+                        .bind(&e.entity_ref)
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+                let unique: std::collections::HashSet<&RelationRow> = relations.iter().collect();
+                for r in unique {
+                    sqlx::query("INSERT INTO catalog_relations (origin_ref, source_ref, relation, target_ref) VALUES ($1, $2, $3, $4)")
+                        .bind(&e.entity_ref)
+                        .bind(&r.source_ref)
+                        .bind(&r.relation)
+                        .bind(&r.target_ref)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+                Self::append(&mut tx, audit).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                let done = sqlx::query("DELETE FROM catalog_entities WHERE entity_ref = $1 AND version = $2")
+                    .bind(entity_ref)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                if done.rows_affected() == 0 {
+                    let exists: Option<(i64,)> = sqlx::query_as("SELECT version FROM catalog_entities WHERE entity_ref = $1")
+                        .bind(entity_ref)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    return Err(match exists {
+                        Some(_) => StoreError::Conflict(format!("{entity_ref} was changed concurrently")),
+                        None => StoreError::NotFound,
+                    });
+                }
+                Self::append(&mut tx, audit).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn catalog_list(&self, f: &CatalogFilter) -> StoreResult<(Vec<CatalogRecord>, i64)> {
+                let (clause, binds) = catalog_where(f, None);
+                let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM catalog_entities e{clause}")));
+                for b in &binds {
+                    count = count.bind(b.clone());
+                }
+                let (total,) = count.fetch_one(&self.pool).await.map_err(err)?;
+                let columns = CATALOG_COLUMNS.replace("body, ", "");
+                let n = binds.len();
+                let sql = format!(
+                    "SELECT {columns} FROM catalog_entities e{clause} ORDER BY e.kind, e.name, e.namespace LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    q = q.bind(b.clone());
+                }
+                let rows = q.bind(f.limit).bind(f.offset).fetch_all(&self.pool).await.map_err(err)?;
+                let records = rows.iter().map(|r| Self::catalog(r, false)).collect::<StoreResult<Vec<_>>>()?;
+                Ok((self.with_tags(records).await?, total))
+            }
+
+            async fn catalog_facet(&self, facet: Facet, f: &CatalogFilter) -> StoreResult<Vec<(String, i64)>> {
+                let (clause, binds) = catalog_where(f, Some(facet));
+                let sql = match facet {
+                    Facet::Tag => format!(
+                        "SELECT t.tag AS value, COUNT(*) AS n FROM catalog_tags t JOIN catalog_entities e ON e.entity_ref = t.entity_ref{clause} \
+                         GROUP BY t.tag ORDER BY n DESC, value LIMIT 50"
+                    ),
+                    other => {
+                        let column = match other {
+                            Facet::Kind => "e.kind",
+                            Facet::SpecType => "e.spec_type",
+                            Facet::Owner => "e.owner_ref",
+                            Facet::Lifecycle => "e.lifecycle",
+                            Facet::System => "e.system_ref",
+                            _ => "e.namespace",
+                        };
+                        format!(
+                            "SELECT {column} AS value, COUNT(*) AS n FROM catalog_entities e{clause} AND {column} IS NOT NULL \
+                             GROUP BY {column} ORDER BY n DESC, value LIMIT 50"
+                        )
+                    }
+                };
+                let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    q = q.bind(b.clone());
+                }
+                q.fetch_all(&self.pool).await.map_err(err)
+            }
+
+            async fn catalog_relations(&self, entity_ref: &str) -> StoreResult<Vec<RelationTarget>> {
+                let rows = sqlx::query(
+                    "SELECT DISTINCT r.relation, r.target_ref, COALESCE(e.title, e.name) AS target_title, \
+                     e.entity_ref IS NOT NULL AS target_exists \
+                     FROM catalog_relations r LEFT JOIN catalog_entities e ON e.entity_ref = r.target_ref \
+                     WHERE r.source_ref = $1 ORDER BY r.relation, r.target_ref",
+                )
+                .bind(entity_ref)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RelationTarget {
+                            relation: r.try_get("relation").map_err(err)?,
+                            target_ref: r.try_get("target_ref").map_err(err)?,
+                            target_title: r.try_get("target_title").map_err(err)?,
+                            target_exists: r.try_get("target_exists").map_err(err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>> {
+                let mut found = Vec::new();
+                for chunk in refs.chunks(500) {
+                    let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!("SELECT entity_ref FROM catalog_entities WHERE entity_ref IN ({})", marks.join(", "));
+                    let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+                    for r in chunk {
+                        q = q.bind(r.clone());
+                    }
+                    found.extend(q.fetch_all(&self.pool).await.map_err(err)?.into_iter().map(|(r,)| r));
+                }
+                Ok(found)
+            }
+
+            async fn catalog_bodies(&self, f: &CatalogFilter) -> StoreResult<Vec<String>> {
+                let (clause, binds) = catalog_where(f, None);
+                let sql = format!("SELECT e.body FROM catalog_entities e{clause} ORDER BY e.kind, e.name, e.namespace");
+                let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    q = q.bind(b.clone());
+                }
+                Ok(q.fetch_all(&self.pool).await.map_err(err)?.into_iter().map(|(b,)| b).collect())
             }
 
             async fn append_audit(&self, audit: AuditDraft) -> StoreResult<AuditRow> {

@@ -4,6 +4,7 @@
 //! implements [`store::Store`] for SQLite and PostgreSQL.
 
 pub mod audit;
+pub mod catalog;
 pub mod secrets;
 pub mod service;
 pub mod store;

@@ -92,6 +92,81 @@ pub struct AuditRow {
     pub hash: String,
 }
 
+/// A catalog entity as stored: the descriptor (`body`, JSON) and the columns lists filter on.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CatalogRecord {
+    /// Lower-case `kind:namespace/name`.
+    pub entity_ref: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    /// Lower-case references.
+    pub owner_ref: Option<String>,
+    pub system_ref: Option<String>,
+    pub tags: Vec<String>,
+    /// The descriptor as JSON text (empty in list results, which do not load it).
+    pub body: String,
+    /// SHA-256 of `body`: an unchanged document is recognised without comparing bodies.
+    pub etag: String,
+    pub version: i64,
+    pub source: String,
+    pub orphan: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `source_ref relation target_ref`, with lower-case references.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RelationRow {
+    pub source_ref: String,
+    pub relation: String,
+    pub target_ref: String,
+}
+
+/// A relation as seen from its source, with what is known of the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelationTarget {
+    pub relation: String,
+    pub target_ref: String,
+    pub target_title: Option<String>,
+    pub target_exists: bool,
+}
+
+/// Exact-match filters of the catalog list (references lower-case), and the page to return.
+#[derive(Clone, Debug, Default)]
+pub struct CatalogFilter {
+    pub kind: Option<String>,
+    pub spec_type: Option<String>,
+    pub owner_ref: Option<String>,
+    pub lifecycle: Option<String>,
+    pub tag: Option<String>,
+    pub system_ref: Option<String>,
+    pub namespace: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// The columns the catalog list counts values of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Facet {
+    Kind,
+    SpecType,
+    Owner,
+    Lifecycle,
+    Tag,
+    System,
+    Namespace,
+}
+
+impl Facet {
+    pub const ALL: [Facet; 7] =
+        [Facet::Kind, Facet::SpecType, Facet::Owner, Facet::Lifecycle, Facet::Tag, Facet::System, Facet::Namespace];
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub action_prefix: Option<String>,
@@ -142,6 +217,24 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenRecord>>;
     async fn revoke_token(&self, token_id: &str, at: &str, audit: AuditDraft) -> StoreResult<()>;
     async fn touch_token(&self, token_id: &str, at: &str) -> StoreResult<()>;
+
+    async fn catalog_get(&self, entity_ref: &str) -> StoreResult<Option<CatalogRecord>>;
+    /// Writes an entity with its tags and the relations its descriptor declares (both
+    /// directions, replacing what it declared before). Version 1 inserts (Conflict if the
+    /// reference exists); version n updates only if the stored version is n - 1 (else Conflict).
+    async fn catalog_put(&self, rec: &CatalogRecord, relations: &[RelationRow], audit: AuditDraft) -> StoreResult<()>;
+    /// Deletes an entity if its stored version is `version` (Conflict otherwise, NotFound if gone).
+    async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
+    /// One page of entities (without bodies) sorted by kind and name, and the total count.
+    async fn catalog_list(&self, filter: &CatalogFilter) -> StoreResult<(Vec<CatalogRecord>, i64)>;
+    /// Counts per value of `facet` under every filter but its own, most frequent first (at most 50).
+    async fn catalog_facet(&self, facet: Facet, filter: &CatalogFilter) -> StoreResult<Vec<(String, i64)>>;
+    /// Relations whose source is `entity_ref`, declared by it or by others.
+    async fn catalog_relations(&self, entity_ref: &str) -> StoreResult<Vec<RelationTarget>>;
+    /// Which of `refs` are in the catalog.
+    async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>>;
+    /// Descriptors (JSON text) of every entity matching the filter, ignoring the page, sorted.
+    async fn catalog_bodies(&self, filter: &CatalogFilter) -> StoreResult<Vec<String>>;
 
     /// Appends one entry on its own (for events that change nothing else, like a denied request).
     async fn append_audit(&self, audit: AuditDraft) -> StoreResult<AuditRow>;

@@ -1,0 +1,335 @@
+//! The catalog service: applying descriptor documents, listing with facets, reading one entity
+//! with its relations, deleting and exporting. Each document is judged on its own, so one bad
+//! document never stops the others.
+
+use super::secrets::sha256_hex;
+use super::service::{Caller, Services};
+use super::store::*;
+use super::now;
+use crate::authz::{decide, Action};
+use crate::catalog::{self, derive_relations, Entity, EntityRef};
+use crate::error::{AppError, FieldErrors};
+use crate::types::*;
+
+/// Who applies: a person (authorized per entity) or the platform itself (seeding, locations).
+#[derive(Clone, Copy)]
+pub enum Applier<'a> {
+    Person(&'a Caller),
+    System,
+}
+
+fn db(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict(m) => AppError::Conflict(m),
+        StoreError::NotFound => AppError::NotFound("That entity is not in the catalog.".into()),
+        StoreError::Other(m) => AppError::internal(m),
+    }
+}
+
+fn one_error(path: &str, message: impl Into<String>) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    errors.insert(if path.is_empty() { "document".into() } else { path.into() }, vec![message.into()]);
+    errors
+}
+
+/// The team that owns an entity, if its owner is a Group in the default namespace: catalog
+/// groups and portal teams share their names.
+fn owner_team(owner_ref: Option<&str>) -> Option<String> {
+    owner_ref.and_then(|r| r.strip_prefix("group:default/")).map(str::to_string)
+}
+
+/// The list and filter columns of an entity, and its reference.
+fn record(entity: &Entity, body: String, source: &str) -> CatalogRecord {
+    let ns = entity.namespace().to_string();
+    let spec_ref = |field: &str, default_kind: &str| {
+        entity
+            .spec
+            .get(field)
+            .and_then(|v| v.as_str())
+            .and_then(|s| EntityRef::parse(s, Some(default_kind), &ns).ok())
+            .map(|r| r.key())
+    };
+    let spec_text = |field: &str| entity.spec.get(field).and_then(|v| v.as_str()).map(str::to_string);
+    let at = now();
+    CatalogRecord {
+        entity_ref: entity.entity_ref().key(),
+        kind: entity.kind.clone(),
+        namespace: ns.to_lowercase(),
+        name: entity.metadata.name.clone(),
+        title: entity.metadata.title.clone(),
+        description: entity.metadata.description.clone(),
+        spec_type: spec_text("type"),
+        lifecycle: spec_text("lifecycle"),
+        owner_ref: spec_ref("owner", "group"),
+        system_ref: spec_ref("system", "system"),
+        tags: entity.metadata.tags.clone(),
+        etag: sha256_hex(&body),
+        body,
+        version: 1,
+        source: source.into(),
+        orphan: false,
+        created_at: at.clone(),
+        updated_at: at,
+    }
+}
+
+fn summary(r: &CatalogRecord) -> EntitySummary {
+    EntitySummary {
+        entity_ref: r.entity_ref.clone(),
+        kind: r.kind.clone(),
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        spec_type: r.spec_type.clone(),
+        lifecycle: r.lifecycle.clone(),
+        owner: r.owner_ref.clone(),
+        system: r.system_ref.clone(),
+        tags: r.tags.clone(),
+        orphan: r.orphan,
+    }
+}
+
+fn filter_of(q: &CatalogQuery) -> Result<CatalogFilter, AppError> {
+    let page = q.page.unwrap_or(1);
+    let page_size = q.page_size.unwrap_or(50);
+    let mut problems = FieldErrors::new();
+    if page < 1 {
+        problems.insert("page".into(), vec!["Pages are numbered from 1.".into()]);
+    }
+    if !(1..=500).contains(&page_size) {
+        problems.insert("page_size".into(), vec!["Choose between 1 and 500 entities per page.".into()]);
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    let clean = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let lower = |v: &Option<String>| clean(v).map(|s| s.to_lowercase());
+    Ok(CatalogFilter {
+        kind: clean(&q.kind),
+        spec_type: clean(&q.spec_type),
+        owner_ref: lower(&q.owner),
+        lifecycle: clean(&q.lifecycle),
+        tag: clean(&q.tag),
+        system_ref: lower(&q.system),
+        namespace: lower(&q.namespace),
+        offset: (page - 1).saturating_mul(page_size),
+        limit: page_size,
+    })
+}
+
+impl Services {
+    fn may_edit(&self, caller: &Caller, owner_ref: Option<&str>) -> Result<(), String> {
+        let p = caller.principal.as_ref().ok_or_else(|| "Please sign in to continue.".to_string())?;
+        let team = owner_team(owner_ref);
+        match decide(&p.subject(), Action::EditEntity { team: team.as_deref() }) {
+            crate::authz::Decision::Deny(why) => Err(why),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies a multi-document YAML text: each document is created, updated, left unchanged or
+    /// refused with its problems, independently of the others.
+    pub async fn apply_catalog(&self, applier: Applier<'_>, yaml: &str, source: &str) -> Result<ApplyReport, AppError> {
+        if let Applier::Person(c) = applier {
+            c.require()?;
+        }
+        let mut report = ApplyReport { documents: Vec::new(), created: 0, updated: 0, unchanged: 0, failed: 0 };
+        for (index, parsed) in catalog::parse_documents(yaml).into_iter().enumerate() {
+            let outcome = match parsed {
+                Err(e) => DocumentOutcome {
+                    index: e.index,
+                    line: e.line,
+                    entity_ref: None,
+                    outcome: "error".into(),
+                    errors: one_error(&e.path, e.message),
+                    warnings: vec![],
+                },
+                Ok(entity) => self.apply_entity(applier, index, entity, source).await?,
+            };
+            match outcome.outcome.as_str() {
+                "created" => report.created += 1,
+                "updated" => report.updated += 1,
+                "unchanged" => report.unchanged += 1,
+                _ => report.failed += 1,
+            }
+            report.documents.push(outcome);
+        }
+        Ok(report)
+    }
+
+    async fn apply_entity(&self, applier: Applier<'_>, index: usize, entity: Entity, source: &str) -> Result<DocumentOutcome, AppError> {
+        let entity_ref = entity.entity_ref().key();
+        let mut outcome = DocumentOutcome {
+            index,
+            line: None,
+            entity_ref: Some(entity_ref.clone()),
+            outcome: "error".into(),
+            errors: FieldErrors::new(),
+            warnings: vec![],
+        };
+        let problems = catalog::validate(&entity);
+        if !problems.is_empty() {
+            outcome.errors = catalog::field_errors(&problems);
+            return Ok(outcome);
+        }
+        let body = serde_json::to_string(&entity).map_err(AppError::internal)?;
+        let mut rec = record(&entity, body, source);
+        let existing = self.store.catalog_get(&entity_ref).await.map_err(db)?;
+        let audit = match applier {
+            Applier::Person(c) => {
+                // Both the current owner and the new one must allow it: nobody moves another
+                // team's entity into their own hands, or hands theirs to a team they are not in.
+                let current = existing.as_ref().map(|e| e.owner_ref.as_deref());
+                for owner in current.into_iter().chain([rec.owner_ref.as_deref()]) {
+                    if let Err(why) = self.may_edit(c, owner) {
+                        outcome.errors = one_error("spec.owner", why);
+                        return Ok(outcome);
+                    }
+                }
+                c.audit(if existing.is_some() { "catalog.update" } else { "catalog.create" }, format!("entity:{entity_ref}"))
+            }
+            Applier::System => Caller::system_audit("catalog", if existing.is_some() { "catalog.update" } else { "catalog.create" }, format!("entity:{entity_ref}")),
+        };
+        // Team Leads read their team's audit entries, catalog changes included.
+        let audit = match owner_team(rec.owner_ref.as_deref()) {
+            Some(team) => audit.team(&team),
+            None => audit,
+        };
+        if let Some(old) = &existing {
+            if old.etag == rec.etag {
+                outcome.outcome = "unchanged".into();
+                return Ok(outcome);
+            }
+            rec.version = old.version + 1;
+            rec.created_at = old.created_at.clone();
+        }
+        let relations: Vec<RelationRow> = derive_relations(&entity)
+            .into_iter()
+            .map(|r| RelationRow { source_ref: r.source.key(), relation: r.relation.as_str().into(), target_ref: r.target.key() })
+            .collect();
+        let audit = audit
+            .before(&existing.as_ref().map(|e| serde_json::json!({"version": e.version, "etag": e.etag})))
+            .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": source}));
+        match self.store.catalog_put(&rec, &relations, audit).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                outcome.errors = one_error("", "Someone else changed this entity at the same time. Apply it again to see the result.");
+                return Ok(outcome);
+            }
+            Err(e) => return Err(db(e)),
+        }
+        outcome.outcome = if existing.is_some() { "updated" } else { "created" }.into();
+        let mut targets: Vec<String> =
+            relations.iter().filter(|r| r.source_ref == entity_ref).map(|r| r.target_ref.clone()).collect();
+        targets.sort();
+        targets.dedup();
+        let found = self.store.catalog_existing(&targets).await.map_err(db)?;
+        outcome.warnings = targets
+            .into_iter()
+            .filter(|t| !found.contains(t))
+            .map(|t| format!("{t} is not in the catalog (yet); the relation is kept."))
+            .collect();
+        Ok(outcome)
+    }
+
+    pub async fn catalog_list(&self, caller: &Caller, q: &CatalogQuery) -> Result<CatalogPage, AppError> {
+        caller.require()?;
+        let filter = filter_of(q)?;
+        let (records, total) = self.store.catalog_list(&filter).await.map_err(db)?;
+        let mut facets = Facets::default();
+        for facet in Facet::ALL {
+            let counts: Vec<FacetCount> = self
+                .store
+                .catalog_facet(facet, &filter)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect();
+            match facet {
+                Facet::Kind => facets.kind = counts,
+                Facet::SpecType => facets.spec_type = counts,
+                Facet::Owner => facets.owner = counts,
+                Facet::Lifecycle => facets.lifecycle = counts,
+                Facet::Tag => facets.tag = counts,
+                Facet::System => facets.system = counts,
+                Facet::Namespace => facets.namespace = counts,
+            }
+        }
+        Ok(CatalogPage {
+            items: records.iter().map(summary).collect(),
+            total,
+            page: filter.offset / filter.limit + 1,
+            page_size: filter.limit,
+            facets,
+        })
+    }
+
+    /// One entity by reference (`kind:namespace/name`, `kind:name`; case does not matter).
+    pub async fn catalog_entity(&self, caller: &Caller, reference: &str) -> Result<EntityDetail, AppError> {
+        caller.require()?;
+        let key = EntityRef::parse(reference, None, catalog::DEFAULT_NAMESPACE)
+            .map_err(|e| AppError::field("ref", e.to_string()))?
+            .key();
+        let rec = self
+            .store
+            .catalog_get(&key)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| AppError::NotFound(format!("{key} is not in the catalog. Check the name, or search for it.")))?;
+        let relations = self.store.catalog_relations(&key).await.map_err(db)?;
+        Ok(EntityDetail {
+            summary: summary(&rec),
+            descriptor: serde_json::from_str(&rec.body).map_err(AppError::internal)?,
+            relations: relations
+                .into_iter()
+                .map(|r| RelationView {
+                    relation: r.relation,
+                    target: r.target_ref,
+                    target_title: r.target_title,
+                    target_exists: r.target_exists,
+                })
+                .collect(),
+            source: rec.source.clone(),
+            version: rec.version,
+            updated_at: rec.updated_at.clone(),
+        })
+    }
+
+    pub async fn delete_entity(&self, caller: &Caller, reference: &str, version: i64) -> Result<(), AppError> {
+        let detail = self.catalog_entity(caller, reference).await?;
+        let key = detail.summary.entity_ref.clone();
+        let owner = detail.summary.owner.clone();
+        let audit = caller.audit("catalog.delete", format!("entity:{key}"));
+        let audit = match owner_team(owner.as_deref()) {
+            Some(team) => audit.team(&team),
+            None => audit,
+        };
+        if let Err(why) = self.may_edit(caller, owner.as_deref()) {
+            self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
+            return Err(AppError::Forbidden(why));
+        }
+        let audit = audit.before(&detail.descriptor);
+        self.store.catalog_delete(&key, version, audit).await.map_err(|e| match e {
+            StoreError::Conflict(_) => AppError::Conflict(format!(
+                "{key} was changed since you loaded it (now version {}). Reload and try again.",
+                detail.version
+            )),
+            e => db(e),
+        })
+    }
+
+    /// Every matching entity as one multi-document YAML text that applies back to the same catalog.
+    pub async fn export_catalog(&self, caller: &Caller, q: &CatalogQuery) -> Result<String, AppError> {
+        caller.require()?;
+        let filter = filter_of(q)?;
+        let mut out = String::new();
+        for body in self.store.catalog_bodies(&filter).await.map_err(db)? {
+            let entity: Entity = serde_json::from_str(&body).map_err(AppError::internal)?;
+            out.push_str("---\n");
+            out.push_str(&yaml_serde::to_string(&entity).map_err(AppError::internal)?);
+        }
+        Ok(out)
+    }
+}
