@@ -10,6 +10,7 @@ pub mod api;
 pub mod authz;
 pub mod catalog;
 pub mod components;
+pub mod docs;
 pub mod error;
 pub mod pages;
 pub mod types;
@@ -73,6 +74,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("catalog") view=CatalogListPage ssr=SsrMode::Async/>
+                    <Route path=path!("catalog/import") view=CatalogImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
                     <Route path=path!("teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("teams/:slug") view=TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>

@@ -1,6 +1,10 @@
 //! The portal's pages. Each reads through server functions and changes through forms that post
 //! to server functions, so every page works before the WASM bundle has loaded.
 
+pub mod catalog;
+
+pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage};
+
 use crate::api::*;
 use crate::authz::{decide, Action, Decision};
 use crate::components::*;

@@ -29,7 +29,7 @@ export const VIEWPORTS = [
 ];
 
 /** Demo accounts (all with PASSWORD) and the main-navigation links each must see. */
-const EVERYONE = ['Home', 'Teams', 'Account'];
+const EVERYONE = ['Home', 'Catalog', 'Teams', 'Account'];
 export const ROLES = [
   { username: 'viewer', role: 'Viewer', links: [...EVERYONE] },
   { username: 'junior', role: 'Junior Developer', links: [...EVERYONE] },
@@ -37,7 +37,7 @@ export const ROLES = [
   { username: 'lead', role: 'Team Lead (payments)', links: [...EVERYONE, 'Audit log'] },
   { username: 'admin', role: 'Platform Admin', links: [...EVERYONE, 'Audit log', 'Users'] },
 ];
-export const ALL_NAV_LINKS = ['Home', 'Teams', 'Account', 'Audit log', 'Users'];
+export const ALL_NAV_LINKS = ['Home', 'Catalog', 'Teams', 'Account', 'Audit log', 'Users'];
 
 const LAUNCH_ARGS = [
   '--no-sandbox',

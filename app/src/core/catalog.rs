@@ -155,6 +155,17 @@ impl Services {
             }
             report.documents.push(outcome);
         }
+        let mut targets: Vec<String> = report.documents.iter().flat_map(|d| d.warnings.iter().cloned()).collect();
+        targets.sort();
+        targets.dedup();
+        let found: std::collections::HashSet<String> = self.store.catalog_existing(&targets).await.map_err(db)?.into_iter().collect();
+        for d in &mut report.documents {
+            d.warnings = std::mem::take(&mut d.warnings)
+                .into_iter()
+                .filter(|t| !found.contains(t))
+                .map(|t| format!("{t} is not in the catalog (yet); the relation is kept."))
+                .collect();
+        }
         Ok(report)
     }
 
@@ -220,16 +231,13 @@ impl Services {
             Err(e) => return Err(db(e)),
         }
         outcome.outcome = if existing.is_some() { "updated" } else { "created" }.into();
+        // For now the warnings list the targets; `apply_catalog` keeps those still missing once
+        // every document is in, so a reference to a later document of the same text is fine.
         let mut targets: Vec<String> =
             relations.iter().filter(|r| r.source_ref == entity_ref).map(|r| r.target_ref.clone()).collect();
         targets.sort();
         targets.dedup();
-        let found = self.store.catalog_existing(&targets).await.map_err(db)?;
-        outcome.warnings = targets
-            .into_iter()
-            .filter(|t| !found.contains(t))
-            .map(|t| format!("{t} is not in the catalog (yet); the relation is kept."))
-            .collect();
+        outcome.warnings = targets;
         Ok(outcome)
     }
 

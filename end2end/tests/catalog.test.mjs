@@ -1,0 +1,79 @@
+// Finding and adding services: import YAML, see each document's outcome, open the entity,
+// follow a relation, and narrow the list with a facet.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { VIEWPORTS, login, screenshot, useBrowser, visit, waitForPath, waitForText, withPage } from './helpers.mjs';
+
+const browser = useBrowser();
+
+const yaml = (suffix) => `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: refunds-${suffix}
+  title: Refunds ${suffix}
+  description: Gives money back.
+  tags: [rust]
+spec:
+  type: service
+  lifecycle: production
+  owner: payments
+  providesApis: [refunds-api-${suffix}]
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: refunds-api-${suffix}
+spec:
+  type: openapi
+  lifecycle: production
+  owner: payments
+  definition: "openapi: 3.0.0"
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: Bad Name ${suffix}
+spec: {type: service, lifecycle: production, owner: payments}
+`;
+
+for (const vp of VIEWPORTS) {
+  describe(`catalog (${vp.name})`, () => {
+    test('a lead imports YAML, opens the new service and follows its API', async () => {
+      await withPage(browser(), vp, async (page) => {
+        await login(page, 'lead');
+        await visit(page, '/catalog/import');
+        await page.getByLabel('Catalog YAML').fill(yaml(vp.name));
+        await page.getByRole('button', { name: 'Apply' }).click();
+        await waitForText(page, '[role="status"]', '2 created, 0 updated, 0 unchanged, 1 with errors.');
+        await waitForText(page, '.outcome.error', 'metadata.name');
+        // What was pasted is still there after the result comes back.
+        assert.match(await page.getByLabel('Catalog YAML').inputValue(), /refunds-api-/);
+        await screenshot(page, `catalog-import-${vp.name}`);
+
+        await page.getByRole('link', { name: `component:default/refunds-${vp.name}` }).click();
+        await waitForPath(page, `/catalog/component/default/refunds-${vp.name}`);
+        await waitForText(page, 'h1', `Refunds ${vp.name}`);
+        await waitForText(page, '.relations', 'providesApi');
+        await page.getByRole('link', { name: `refunds-api-${vp.name}` }).first().click();
+        await waitForPath(page, `/catalog/api/default/refunds-api-${vp.name}`);
+        await waitForText(page, '.relations', 'apiProvidedBy');
+        await screenshot(page, `catalog-entity-${vp.name}`);
+      });
+    });
+
+    test('the list narrows by facet, and the filter is in the URL', async () => {
+      await withPage(browser(), vp, async (page) => {
+        await login(page, 'viewer');
+        await visit(page, '/catalog?kind=API');
+        const kinds = await page.locator('tbody tr td:nth-child(2)').allInnerTexts();
+        assert.ok(kinds.length > 0, 'some APIs are listed');
+        assert.ok(kinds.every((k) => k === 'API'), `only APIs: ${kinds}`);
+        if (vp.phone) await page.locator('details.filters-panel > summary').click();
+        await page.getByRole('link', { name: /^Component\s*\d+$/ }).first().click();
+        await page.waitForURL((u) => u.searchParams.get('kind') === 'Component');
+        await waitForText(page, 'tbody tr', 'Component');
+        await screenshot(page, `catalog-list-${vp.name}`);
+      });
+    });
+  });
+}
