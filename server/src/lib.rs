@@ -2,6 +2,7 @@
 //! functions, REST API, health, metrics), demo seeding and the command line.
 
 pub mod config;
+pub mod demo_catalog;
 pub mod rest;
 pub mod seed;
 pub mod store;

@@ -80,6 +80,12 @@ async fn serve(config: Config) -> ExitCode {
             Ok(false) => {}
             Err(e) => return fail(format!("seeding the demo organisation failed: {e}")),
         }
+        match seed::seed_demo_catalog(&state.services).await {
+            Ok(Some(r)) if r.failed == 0 => tracing::info!(entities = r.created, "seeded the demo catalog"),
+            Ok(Some(r)) => tracing::warn!(created = r.created, refused = r.failed, "seeded the demo catalog, some documents were refused"),
+            Ok(None) => {}
+            Err(e) => return fail(format!("seeding the demo catalog failed: {e}")),
+        }
     }
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,

@@ -21,6 +21,17 @@ const DEMO_TEAMS: [(&str, &str, &str); 3] = [
     ("platform", "Platform", "The platform team: templates, policies and this portal."),
 ];
 
+/// Seeds the demo catalog (see `demo_catalog`) if the catalog is empty. Returns the report.
+pub async fn seed_demo_catalog(services: &Services) -> Result<Option<app::types::ApplyReport>, AppError> {
+    let empty = app::core::store::CatalogFilter { limit: 1, ..Default::default() };
+    if services.store.catalog_list(&empty).await.map_err(AppError::internal)?.1 > 0 {
+        return Ok(None);
+    }
+    let yaml = crate::demo_catalog::demo_catalog();
+    let report = services.apply_catalog(app::core::catalog::Applier::System, &yaml, "seed").await?;
+    Ok(Some(report))
+}
+
 /// Seeds the demo organisation if the database has no users yet. Returns whether it did.
 pub async fn seed_demo(services: &Services) -> Result<bool, AppError> {
     if services.store.user_count().await.map_err(AppError::internal)? > 0 {

@@ -159,3 +159,22 @@ async fn viewers_cannot_write_and_strangers_cannot_take_over() {
         assert_eq!(not_yaml.json["documents"].as_array().unwrap().len(), 0, "an empty text applies nothing");
     }
 }
+
+#[tokio::test]
+async fn the_demo_catalog_seeds_completely_and_once() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let report = server::seed::seed_demo_catalog(&app.state.services).await.unwrap().expect("an empty catalog is seeded");
+        assert_eq!(report.failed, 0, "[{}] refused: {:?}", app.db, report.documents.iter().filter(|d| d.outcome == "error").collect::<Vec<_>>());
+        assert!(report.created >= 250, "{} entities", report.created);
+        assert!(report.documents.iter().all(|d| d.warnings.is_empty()), "every reference of the demo catalog resolves");
+        assert!(server::seed::seed_demo_catalog(&app.state.services).await.unwrap().is_none(), "only into an empty catalog");
+        let viewer = app.login("viewer").await;
+        let owned = app.call("GET", "/api/v1/catalog/entities?owner=group:default/payments", &viewer, None).await;
+        assert!(owned.json["total"].as_i64().unwrap() >= 20, "the payments team owns a good share");
+        let group = app.call("GET", "/api/v1/catalog/entities/group/default/payments", &viewer, None).await;
+        let members: Vec<&str> = group.json["relations"].as_array().unwrap().iter()
+            .filter(|r| r["relation"] == "hasMember").map(|r| r["target"].as_str().unwrap()).collect();
+        assert!(members.contains(&"user:default/lead") && members.contains(&"user:default/junior"), "{members:?}");
+    }
+}
