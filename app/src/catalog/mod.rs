@@ -22,3 +22,10 @@ pub use relations::{Relation, RelationType, derive_relations};
 pub use validate::{ENVIRONMENT_API_VERSION, KNOWN_KINDS, Problem, field_errors, known_kind, shape_problems, validate};
 #[cfg(feature = "ssr")]
 pub use yaml::{DocumentError, parse_documents};
+
+/// The portal team that owns an entity: catalog Groups in the default namespace and portal teams
+/// share their names, so `group:default/payments` is team `payments`. Other owners (users, groups
+/// in other namespaces) belong to no team.
+pub fn owner_team(owner_ref: Option<&str>) -> Option<String> {
+    owner_ref.and_then(|r| r.strip_prefix("group:default/")).map(str::to_string)
+}

@@ -7,7 +7,7 @@ use super::service::{Caller, Services};
 use super::store::*;
 use super::now;
 use crate::authz::{decide, Action};
-use crate::catalog::{self, derive_relations, Entity, EntityRef};
+use crate::catalog::{self, derive_relations, owner_team, Entity, EntityRef};
 use crate::error::{AppError, FieldErrors};
 use crate::types::*;
 
@@ -18,24 +18,12 @@ pub enum Applier<'a> {
     System,
 }
 
-fn db(e: StoreError) -> AppError {
-    match e {
-        StoreError::Conflict(m) => AppError::Conflict(m),
-        StoreError::NotFound => AppError::NotFound("That entity is not in the catalog.".into()),
-        StoreError::Other(m) => AppError::internal(m),
-    }
-}
+use super::service::db;
 
 fn one_error(path: &str, message: impl Into<String>) -> FieldErrors {
     let mut errors = FieldErrors::new();
     errors.insert(if path.is_empty() { "document".into() } else { path.into() }, vec![message.into()]);
     errors
-}
-
-/// The team that owns an entity, if its owner is a Group in the default namespace: catalog
-/// groups and portal teams share their names.
-fn owner_team(owner_ref: Option<&str>) -> Option<String> {
-    owner_ref.and_then(|r| r.strip_prefix("group:default/")).map(str::to_string)
 }
 
 /// The list and filter columns of an entity, and its reference.

@@ -114,7 +114,7 @@ impl AuditDraft {
     }
 }
 
-fn db(e: StoreError) -> AppError {
+pub(super) fn db(e: StoreError) -> AppError {
     match e {
         StoreError::Conflict(m) => AppError::Conflict(m),
         StoreError::NotFound => AppError::NotFound("That no longer exists.".into()),

@@ -223,7 +223,7 @@ pub fn EntityPage() -> impl IntoView {
                 match entity.await {
                     Err(e) => view! { <Title text="Entity"/><p class="crumbs"><A href="/catalog">"Catalog"</A>" /"</p><ErrorPanel error=e/> }.into_any(),
                     Ok(d) => {
-                        let team = d.summary.owner.as_deref().and_then(|o| o.strip_prefix("group:default/")).map(str::to_string);
+                        let team = crate::catalog::owner_team(d.summary.owner.as_deref());
                         let may_delete = me.as_ref().is_some_and(|m| decide(&subject(m), Action::EditEntity { team: team.as_deref() }).allowed());
                         view! { <EntityView d may_delete delete/> }.into_any()
                     }
