@@ -3,7 +3,7 @@
 
 pub mod catalog;
 
-pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage};
+pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage, OwnedEntities};
 
 use crate::api::*;
 use crate::authz::{decide, Action, Decision};
@@ -112,6 +112,9 @@ pub fn HomePage() -> impl IntoView {
                             }.into_any()
                         }}
                     </section>
+                    {me.memberships.iter().map(|m| view! {
+                        <OwnedEntities team=m.team.clone() heading=format!("{} in the catalog", m.team_name)/>
+                    }).collect_view()}
                     <AccessSummary me=me.clone() envs/>
                     <section aria-labelledby="next-h" class="card">
                         <h2 id="next-h">"Next steps"</h2>
@@ -301,6 +304,7 @@ pub fn TeamPage() -> impl IntoView {
                             </table>
                         </div>
                     </section>
+                    <OwnedEntities team=slug.clone() heading="Owned in the catalog"/>
                     {manages.then(|| view! {
                         <section aria-labelledby="add-h" class="card">
                             <h2 id="add-h">"Add a member"</h2>

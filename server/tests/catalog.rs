@@ -176,5 +176,16 @@ async fn the_demo_catalog_seeds_completely_and_once() {
         let members: Vec<&str> = group.json["relations"].as_array().unwrap().iter()
             .filter(|r| r["relation"] == "hasMember").map(|r| r["target"].as_str().unwrap()).collect();
         assert!(members.contains(&"user:default/lead") && members.contains(&"user:default/junior"), "{members:?}");
+
+        // The team's page and its members' home page list what the team owns.
+        for path in ["/teams/payments", "/"] {
+            let page = app
+                .send(viewer.apply(Request::get(path).header(header::HOST, HOST).header(header::ACCEPT, "text/html")).body(Body::empty()).unwrap())
+                .await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(page.text.contains("/catalog?owner=group%3Adefault%2Fpayments"), "[{}] {path} links to the team's entities", app.db);
+            let listed = ["api", "component", "resource", "system"].iter().any(|k| page.text.contains(&format!("href=\"/catalog/{k}/default/")));
+            assert!(listed, "[{}] {path} lists owned entities", app.db);
+        }
     }
 }

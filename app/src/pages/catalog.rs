@@ -390,3 +390,40 @@ pub fn CatalogImportPage() -> impl IntoView {
         })}
     }
 }
+
+/// What a team owns in the catalog: the first entities and a link to all of them.
+#[component]
+pub fn OwnedEntities(team: String, #[prop(into)] heading: String) -> impl IntoView {
+    let owner = format!("group:default/{team}");
+    let query = CatalogQuery { owner: Some(owner.clone()), page_size: Some(8), ..Default::default() };
+    let owned = Resource::new(move || query.clone(), |q| async move { catalog_list(q).await });
+    let all = format!("/catalog?owner={}", encode(&owner));
+    let (heading_id, labelled_by) = (format!("owned-{team}"), format!("owned-{team}"));
+    view! {
+        <section class="card" aria-labelledby=labelled_by>
+            <h2 id=heading_id>{heading}</h2>
+            <Suspense fallback=loading>
+                {move || {
+                    let all = all.clone();
+                    Suspend::new(async move {
+                        match owned.await {
+                            Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                            Ok(p) if p.total == 0 => view! { <p class="muted">"Nothing in the catalog is owned by this team yet. "<a href="/catalog/import">"Import its catalog-info.yaml"</a>"."</p> }.into_any(),
+                            Ok(p) => view! {
+                                <ul class="plain">
+                                    {p.items.into_iter().map(|e| view! {
+                                        <li>
+                                            <a href=entity_href(&e.entity_ref)>{e.title.clone().unwrap_or_else(|| e.name.clone())}</a>
+                                            <span class="muted small">{format!(" {}{}", e.kind, e.spec_type.map(|t| format!(" · {t}")).unwrap_or_default())}</span>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                                <p><a href=all>{format!("All {} in the catalog", p.total)}</a></p>
+                            }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
