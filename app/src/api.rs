@@ -216,7 +216,15 @@ pub async fn verify_audit() -> Result<ChainReport, AppError> {
 #[server(prefix = "/fn")]
 pub async fn catalog_list(query: CatalogQuery) -> Result<CatalogPage, AppError> {
     let (s, caller) = ssr::context()?;
-    ssr::status(s.catalog_list(&caller, &query).await)
+    ssr::status(s.catalog_list(&caller, &query, true).await)
+}
+
+/// The first entities a team owns (no facet counts).
+#[server(prefix = "/fn")]
+pub async fn catalog_owned(team: String, limit: i64) -> Result<CatalogPage, AppError> {
+    let (s, caller) = ssr::context()?;
+    let query = CatalogQuery { owner: Some(format!("group:default/{team}")), page_size: Some(limit), ..Default::default() };
+    ssr::status(s.catalog_list(&caller, &query, false).await)
 }
 
 #[server(prefix = "/fn")]

@@ -192,7 +192,7 @@ async fn throughput(services: &Arc<Services>, caller: &Arc<Caller>, query: Catal
             let mut worst = Duration::ZERO;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match services.catalog_list(&caller, &query).await {
+                match services.catalog_list(&caller, &query, true).await {
                     Ok(_) => done.fetch_add(1, Ordering::Relaxed),
                     Err(_) => errors.fetch_add(1, Ordering::Relaxed),
                 };
@@ -383,8 +383,8 @@ async fn run(args: Args) -> Result<(), String> {
 
     let first_page = CatalogQuery::default();
     let filter = CatalogQuery { kind: Some("Component".into()), lifecycle: Some("production".into()), ..Default::default() };
-    let probe = services.catalog_list(&caller, &first_page).await.map_err(|e| format!("catalog_list: {e:?}"))?;
-    let filtered = services.catalog_list(&caller, &filter).await.map_err(|e| format!("catalog_list: {e:?}"))?;
+    let probe = services.catalog_list(&caller, &first_page, true).await.map_err(|e| format!("catalog_list: {e:?}"))?;
+    let filtered = services.catalog_list(&caller, &filter, true).await.map_err(|e| format!("catalog_list: {e:?}"))?;
     let last_page = (probe.total + 49) / 50;
     let deep = CatalogQuery { page: Some((last_page / 2).max(1)), page_size: Some(50), ..Default::default() };
     println!(
@@ -400,7 +400,7 @@ async fn run(args: Args) -> Result<(), String> {
         let (s, c, q) = (services.clone(), caller.clone(), first_page.clone());
         all.push(series("first list page", args.requests, budget, |_| {
             let (s, c, q) = (s.clone(), c.clone(), q.clone());
-            async move { s.catalog_list(&c, &q).await.is_ok() }
+            async move { s.catalog_list(&c, &q, true).await.is_ok() }
         })
         .await);
     }
@@ -408,7 +408,7 @@ async fn run(args: Args) -> Result<(), String> {
         let (s, c, q) = (services.clone(), caller.clone(), filter.clone());
         all.push(series("kind=Component & lifecycle=production", args.requests, budget, |_| {
             let (s, c, q) = (s.clone(), c.clone(), q.clone());
-            async move { s.catalog_list(&c, &q).await.is_ok() }
+            async move { s.catalog_list(&c, &q, true).await.is_ok() }
         })
         .await);
     }
@@ -416,7 +416,7 @@ async fn run(args: Args) -> Result<(), String> {
         let (s, c, q) = (services.clone(), caller.clone(), deep.clone());
         all.push(series("deep page (middle, 50 per page)", args.requests, budget, |_| {
             let (s, c, q) = (s.clone(), c.clone(), q.clone());
-            async move { s.catalog_list(&c, &q).await.is_ok() }
+            async move { s.catalog_list(&c, &q, true).await.is_ok() }
         })
         .await);
     }
@@ -476,9 +476,9 @@ async fn run(args: Args) -> Result<(), String> {
     // ---- throughput ----
     println!("==> throughput: {} concurrent tasks, {:.0} s each", args.concurrency, args.seconds);
     let (tp_first, err_first, worst_first) = throughput(&services, &caller, first_page.clone(), args.concurrency, args.seconds).await;
-    println!("    first list page  {tp_first:>8.0} requests/s  (errors {err_first}, slowest {:.1} ms)", ms(worst_first));
+    println!("    first list page  {tp_first:>8.1} requests/s  (errors {err_first}, slowest {:.1} ms)", ms(worst_first));
     let (tp_filter, err_filter, worst_filter) = throughput(&services, &caller, filter.clone(), args.concurrency, args.seconds).await;
-    println!("    two-facet filter {tp_filter:>8.0} requests/s  (errors {err_filter}, slowest {:.1} ms)", ms(worst_filter));
+    println!("    two-facet filter {tp_filter:>8.1} requests/s  (errors {err_filter}, slowest {:.1} ms)", ms(worst_filter));
     let (rss_end, hwm_end) = memory();
 
     let size = match &db {
@@ -514,8 +514,8 @@ async fn run(args: Args) -> Result<(), String> {
             if s.truncated { "  (time budget hit)" } else { "" }
         );
     }
-    println!("    {:<40} {:>12}", format!("throughput, first page ({} tasks)", args.concurrency), format!("{tp_first:.0} req/s"));
-    println!("    {:<40} {:>12}", format!("throughput, filter ({} tasks)", args.concurrency), format!("{tp_filter:.0} req/s"));
+    println!("    {:<40} {:>12}", format!("throughput, first page ({} tasks)", args.concurrency), format!("{tp_first:.1} req/s"));
+    println!("    {:<40} {:>12}", format!("throughput, filter ({} tasks)", args.concurrency), format!("{tp_filter:.1} req/s"));
     println!("    {:<40} {:>12}", "RSS at start", format!("{rss_start:.0} MiB"));
     println!("    {:<40} {:>12}", "RSS with the YAML generated", format!("{rss_generated:.0} MiB"));
     println!("    {:<40} {:>12}", "RSS after ingest (YAML dropped)", format!("{rss_ingest:.0} MiB"));

@@ -306,7 +306,7 @@ async fn export_audit(State(s): State<Services>, Authed(c): Authed) -> Response 
     responses((status = 200, body = CatalogPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn catalog_list(State(s): State<Services>, Authed(c): Authed, q: Result<Query<CatalogQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<CatalogPage> {
     match q {
-        Ok(Query(q)) => s.catalog_list(&c, &q).await.into(),
+        Ok(Query(q)) => s.catalog_list(&c, &q, true).await.into(),
         Err(e) => ApiResult(Err(AppError::BadRequest(e.body_text()))),
     }
 }

@@ -1,7 +1,7 @@
 //! Catalog pages: the filterable list, one entity with its relations, and applying YAML.
 //! Filters live in the URL, so a link shares the view and every filter works without JavaScript.
 
-use crate::api::{encode, ApplyCatalog, DeleteEntity, catalog_entity, catalog_list};
+use crate::api::{encode, ApplyCatalog, DeleteEntity, catalog_entity, catalog_list, catalog_owned};
 use crate::authz::{decide, Action};
 use crate::components::*;
 use crate::types::*;
@@ -395,10 +395,9 @@ pub fn CatalogImportPage() -> impl IntoView {
 #[component]
 pub fn OwnedEntities(team: String, #[prop(into)] heading: String) -> impl IntoView {
     let owner = format!("group:default/{team}");
-    let query = CatalogQuery { owner: Some(owner.clone()), page_size: Some(8), ..Default::default() };
-    let owned = Resource::new(move || query.clone(), |q| async move { catalog_list(q).await });
-    let all = format!("/catalog?owner={}", encode(&owner));
     let (heading_id, labelled_by) = (format!("owned-{team}"), format!("owned-{team}"));
+    let owned = Resource::new(move || team.clone(), |team| catalog_owned(team, 8));
+    let all = format!("/catalog?owner={}", encode(&owner));
     view! {
         <section class="card" aria-labelledby=labelled_by>
             <h2 id=heading_id>{heading}</h2>
