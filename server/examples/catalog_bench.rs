@@ -40,6 +40,7 @@ struct Args {
     budget: f64,
     concurrency: usize,
     keep: bool,
+    ingest_only: bool,
 }
 
 fn usage() -> ! {
@@ -55,7 +56,8 @@ fn usage() -> ! {
          \x20 --budget       time limit of each latency series in seconds (default 90); a series that hits it\n\
          \x20                is reported with the calls it made\n\
          \x20 --concurrency  concurrent tasks in the throughput runs (default 16)\n\
-         \x20 --keep         keep the database (the SQLite path or the postgres database name is printed)"
+         \x20 --keep         keep the database (the SQLite path or the postgres database name is printed)\n\
+         \x20 --ingest-only  stop after the ingest (for profiling it with perf or strace)"
     );
     std::process::exit(2)
 }
@@ -70,6 +72,7 @@ fn parse_args() -> Args {
         budget: 90.0,
         concurrency: 16,
         keep: false,
+        ingest_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -83,6 +86,7 @@ fn parse_args() -> Args {
             "--budget" => a.budget = value().parse().unwrap_or_else(|_| usage()),
             "--concurrency" => a.concurrency = value().parse().unwrap_or_else(|_| usage()),
             "--keep" => a.keep = true,
+            "--ingest-only" => a.ingest_only = true,
             "--help" | "-h" => usage(),
             _ => usage(),
         }
@@ -178,7 +182,13 @@ where
 }
 
 /// Requests/s of `query` under `tasks` concurrent tasks for `seconds`.
-async fn throughput(services: &Arc<Services>, caller: &Arc<Caller>, query: CatalogQuery, tasks: usize, seconds: f64) -> (f64, u64, Duration) {
+async fn throughput(
+    services: &Arc<Services>,
+    caller: &Arc<Caller>,
+    query: CatalogQuery,
+    tasks: usize,
+    seconds: f64,
+) -> (f64, u64, Duration) {
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let query = Arc::new(query);
@@ -281,12 +291,21 @@ async fn run(args: Args) -> Result<(), String> {
         Db::Sqlite { path, .. } => path.display().to_string(),
         Db::Postgres { name, .. } => format!("database {name}"),
     };
-    println!("==> catalog benchmark: {n} entities on {kind} ({shown}); {} cores", std::thread::available_parallelism().map_or(0, |p| p.get()));
+    println!(
+        "==> catalog benchmark: {n} entities on {kind} ({shown}); {} cores",
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
     let store = server::store::connect(&url).await.map_err(|e| e.to_string())?;
     let services = Arc::new(Services::new(store, app::core::service::AuthConfig::default()));
     let t = Instant::now();
     server::seed::seed_demo(&services).await.map_err(|e| format!("seed_demo: {e:?}"))?;
-    println!("    demo organisation seeded in {:.1} s (users and teams; the demo catalog is not loaded)", t.elapsed().as_secs_f64());
+    println!(
+        "    demo organisation seeded in {:.1} s (users and teams; the demo catalog is not loaded)",
+        t.elapsed().as_secs_f64()
+    );
+    // Seeding hashes five passwords with argon2id (19 MiB each, on blocking threads whose malloc
+    // arenas keep the memory), so this is the baseline the catalog adds to.
+    let (rss_seeded, _) = memory();
 
     // ---- generate ----
     let t = Instant::now();
@@ -302,7 +321,8 @@ async fn run(args: Args) -> Result<(), String> {
         yaml.len() as f64 / 1e6
     );
     starts.push(yaml.len());
-    let chunks: Vec<&str> = (0..n).step_by(args.chunk).map(|i| &yaml[starts[i]..starts[(i + args.chunk).min(n)]]).collect();
+    let chunks: Vec<&str> =
+        (0..n).step_by(args.chunk).map(|i| &yaml[starts[i]..starts[(i + args.chunk).min(n)]]).collect();
 
     // ---- CPU share of ingest: parse + validate + relations + JSON body, no storage ----
     let sample_chunks = chunks.len().min(5);
@@ -354,7 +374,11 @@ async fn run(args: Args) -> Result<(), String> {
         if last_print.elapsed() > Duration::from_secs(10) {
             let done = (ci + 1) * args.chunk;
             let s = t_ingest.elapsed().as_secs_f64();
-            println!("    {:>8} documents in {s:>6.1} s ({:.0} entities/s so far)", done.min(n), done.min(n) as f64 / s);
+            println!(
+                "    {:>8} documents in {s:>6.1} s ({:.0} entities/s so far)",
+                done.min(n),
+                done.min(n) as f64 / s
+            );
             last_print = Instant::now();
         }
     }
@@ -371,9 +395,13 @@ async fn run(args: Args) -> Result<(), String> {
     if failed != 0 {
         return Err(format!("{failed} documents were not created; first error: {}", first_error.unwrap_or_default()));
     }
+    if args.ingest_only {
+        return Ok(());
+    }
 
     // ---- caller: the demo viewer, built like seed.rs builds the admin caller ----
-    let viewer = services.store.user_by_username("viewer").await.map_err(|e| format!("{e:?}"))?.ok_or("no viewer user")?;
+    let viewer =
+        services.store.user_by_username("viewer").await.map_err(|e| format!("{e:?}"))?.ok_or("no viewer user")?;
     let memberships = services.store.memberships_of(&viewer.id).await.map_err(|e| format!("{e:?}"))?;
     let caller = Arc::new(Caller {
         principal: Some(Principal { user: viewer, memberships, token_id: None }),
@@ -382,7 +410,8 @@ async fn run(args: Args) -> Result<(), String> {
     });
 
     let first_page = CatalogQuery::default();
-    let filter = CatalogQuery { kind: Some("Component".into()), lifecycle: Some("production".into()), ..Default::default() };
+    let filter =
+        CatalogQuery { kind: Some("Component".into()), lifecycle: Some("production".into()), ..Default::default() };
     let probe = services.catalog_list(&caller, &first_page, true).await.map_err(|e| format!("catalog_list: {e:?}"))?;
     let filtered = services.catalog_list(&caller, &filter, true).await.map_err(|e| format!("catalog_list: {e:?}"))?;
     let last_page = (probe.total + 49) / 50;
@@ -398,38 +427,46 @@ async fn run(args: Args) -> Result<(), String> {
     let mut all = Vec::new();
     {
         let (s, c, q) = (services.clone(), caller.clone(), first_page.clone());
-        all.push(series("first list page", args.requests, budget, |_| {
-            let (s, c, q) = (s.clone(), c.clone(), q.clone());
-            async move { s.catalog_list(&c, &q, true).await.is_ok() }
-        })
-        .await);
+        all.push(
+            series("first list page", args.requests, budget, |_| {
+                let (s, c, q) = (s.clone(), c.clone(), q.clone());
+                async move { s.catalog_list(&c, &q, true).await.is_ok() }
+            })
+            .await,
+        );
     }
     {
         let (s, c, q) = (services.clone(), caller.clone(), filter.clone());
-        all.push(series("kind=Component & lifecycle=production", args.requests, budget, |_| {
-            let (s, c, q) = (s.clone(), c.clone(), q.clone());
-            async move { s.catalog_list(&c, &q, true).await.is_ok() }
-        })
-        .await);
+        all.push(
+            series("kind=Component & lifecycle=production", args.requests, budget, |_| {
+                let (s, c, q) = (s.clone(), c.clone(), q.clone());
+                async move { s.catalog_list(&c, &q, true).await.is_ok() }
+            })
+            .await,
+        );
     }
     {
         let (s, c, q) = (services.clone(), caller.clone(), deep.clone());
-        all.push(series("deep page (middle, 50 per page)", args.requests, budget, |_| {
-            let (s, c, q) = (s.clone(), c.clone(), q.clone());
-            async move { s.catalog_list(&c, &q, true).await.is_ok() }
-        })
-        .await);
+        all.push(
+            series("deep page (middle, 50 per page)", args.requests, budget, |_| {
+                let (s, c, q) = (s.clone(), c.clone(), q.clone());
+                async move { s.catalog_list(&c, &q, true).await.is_ok() }
+            })
+            .await,
+        );
     }
     {
         let (s, c) = (services.clone(), caller.clone());
         let refs = Arc::new(sample_refs);
         let mut pick = Rng(0x0bad_cafe_0042_0001);
         let order: Vec<usize> = (0..args.requests + 5).map(|_| pick.below(refs.len())).collect();
-        all.push(series("get by reference (random)", args.requests, budget, |i| {
-            let (s, c, r) = (s.clone(), c.clone(), refs[order[i]].clone());
-            async move { s.catalog_entity(&c, &r).await.is_ok() }
-        })
-        .await);
+        all.push(
+            series("get by reference (random)", args.requests, budget, |i| {
+                let (s, c, r) = (s.clone(), c.clone(), refs[order[i]].clone());
+                async move { s.catalog_entity(&c, &r).await.is_ok() }
+            })
+            .await,
+        );
     }
     let (rss_latency, _) = memory();
 
@@ -475,10 +512,18 @@ async fn run(args: Args) -> Result<(), String> {
 
     // ---- throughput ----
     println!("==> throughput: {} concurrent tasks, {:.0} s each", args.concurrency, args.seconds);
-    let (tp_first, err_first, worst_first) = throughput(&services, &caller, first_page.clone(), args.concurrency, args.seconds).await;
-    println!("    first list page  {tp_first:>8.1} requests/s  (errors {err_first}, slowest {:.1} ms)", ms(worst_first));
-    let (tp_filter, err_filter, worst_filter) = throughput(&services, &caller, filter.clone(), args.concurrency, args.seconds).await;
-    println!("    two-facet filter {tp_filter:>8.1} requests/s  (errors {err_filter}, slowest {:.1} ms)", ms(worst_filter));
+    let (tp_first, err_first, worst_first) =
+        throughput(&services, &caller, first_page.clone(), args.concurrency, args.seconds).await;
+    println!(
+        "    first list page  {tp_first:>8.1} requests/s  (errors {err_first}, slowest {:.1} ms)",
+        ms(worst_first)
+    );
+    let (tp_filter, err_filter, worst_filter) =
+        throughput(&services, &caller, filter.clone(), args.concurrency, args.seconds).await;
+    println!(
+        "    two-facet filter {tp_filter:>8.1} requests/s  (errors {err_filter}, slowest {:.1} ms)",
+        ms(worst_filter)
+    );
     let (rss_end, hwm_end) = memory();
 
     let size = match &db {
@@ -499,8 +544,15 @@ async fn run(args: Args) -> Result<(), String> {
     println!("==> results: {kind}, N = {n} ({size}; {} latency calls per row, as 'viewer')", args.requests);
     println!("    {:<40} {:>12}", "ingest (apply_catalog, System)", format!("{ingest_rate:.0} ent/s"));
     println!("    {:<40} {:>12}", "ingest wall time", format!("{ingest_s:.2} s"));
-    println!("    {:<40} {:>12}", "  of which parse+validate (est.)", format!("{:.2} s", cpu_per_entity_us * n as f64 / 1e6));
-    println!("    {:<40} {:>7} {:>9} {:>9} {:>9} {:>9} {:>6}", "latency (ms)", "n", "p50", "p90", "p99", "max", "errors");
+    println!(
+        "    {:<40} {:>12}",
+        "  of which parse+validate (est.)",
+        format!("{:.2} s", cpu_per_entity_us * n as f64 / 1e6)
+    );
+    println!(
+        "    {:<40} {:>7} {:>9} {:>9} {:>9} {:>9} {:>6}",
+        "latency (ms)", "n", "p50", "p90", "p99", "max", "errors"
+    );
     for s in &all {
         println!(
             "    {:<40} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>6}{}",
@@ -514,9 +566,18 @@ async fn run(args: Args) -> Result<(), String> {
             if s.truncated { "  (time budget hit)" } else { "" }
         );
     }
-    println!("    {:<40} {:>12}", format!("throughput, first page ({} tasks)", args.concurrency), format!("{tp_first:.1} req/s"));
-    println!("    {:<40} {:>12}", format!("throughput, filter ({} tasks)", args.concurrency), format!("{tp_filter:.1} req/s"));
+    println!(
+        "    {:<40} {:>12}",
+        format!("throughput, first page ({} tasks)", args.concurrency),
+        format!("{tp_first:.1} req/s")
+    );
+    println!(
+        "    {:<40} {:>12}",
+        format!("throughput, filter ({} tasks)", args.concurrency),
+        format!("{tp_filter:.1} req/s")
+    );
     println!("    {:<40} {:>12}", "RSS at start", format!("{rss_start:.0} MiB"));
+    println!("    {:<40} {:>12}", "RSS after connect + seed (argon2)", format!("{rss_seeded:.0} MiB"));
     println!("    {:<40} {:>12}", "RSS with the YAML generated", format!("{rss_generated:.0} MiB"));
     println!("    {:<40} {:>12}", "RSS after ingest (YAML dropped)", format!("{rss_ingest:.0} MiB"));
     println!("    {:<40} {:>12}", "peak RSS (VmHWM) by end of ingest", format!("{hwm_ingest:.0} MiB"));
@@ -545,7 +606,9 @@ async fn run(args: Args) -> Result<(), String> {
             } else {
                 use sqlx::Executor;
                 let admin = sqlx::PgPool::connect(&admin_url).await.map_err(|e| e.to_string())?;
-                if let Err(e) = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await {
+                if let Err(e) =
+                    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await
+                {
                     eprintln!("    warning: could not drop {name}: {e}");
                 }
                 admin.close().await;
