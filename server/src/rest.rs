@@ -191,12 +191,7 @@ async fn create_user(State(s): State<Services>, Authed(c): Authed, Body(b): Body
 #[utoipa::path(get, path = "/api/v1/users/{username}", tag = "users", params(("username" = String, Path)),
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_user(State(s): State<Services>, Authed(c): Authed, Path(username): Path<String>) -> ApiResult<User> {
-    s.list_users(&c)
-        .await
-        .and_then(|users| {
-            users.into_iter().find(|u| u.username == username).ok_or_else(|| AppError::NotFound(format!("There is no user named {username}.")))
-        })
-        .into()
+    s.get_user(&c, &username).await.into()
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{username}", tag = "users", params(("username" = String, Path)), request_body = UserUpdate,

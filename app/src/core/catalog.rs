@@ -236,7 +236,8 @@ impl Services {
         let filter = filter_of(q)?;
         let (records, total) = self.store.catalog_list(&filter).await.map_err(db)?;
         let mut facets = Facets::default();
-        for facet in Facet::ALL.into_iter().filter(|_| with_facets) {
+        let wanted: &[Facet] = if with_facets { &Facet::ALL } else { &[] };
+        for &facet in wanted {
             let counts: Vec<FacetCount> = self
                 .store
                 .catalog_facet(facet, &filter)

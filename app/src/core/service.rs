@@ -400,6 +400,19 @@ impl Services {
         Ok(out)
     }
 
+    /// One user with their memberships (two indexed lookups, not the whole directory).
+    pub async fn get_user(&self, caller: &Caller, username: &str) -> Result<User, AppError> {
+        caller.require()?;
+        let user = self
+            .store
+            .user_by_username(&username.trim().to_lowercase())
+            .await
+            .map_err(db)?
+            .ok_or_else(|| AppError::NotFound(format!("There is no user named {username}.")))?;
+        let memberships = self.store.memberships_of(&user.id).await.map_err(db)?;
+        Ok(user_view(&user, memberships))
+    }
+
     pub async fn create_user(&self, caller: &Caller, new: NewUser) -> Result<User, AppError> {
         let username = new.username.trim().to_lowercase();
         let audit = caller.audit("user.create", format!("user:{username}"));
