@@ -39,6 +39,12 @@ pub enum Action<'a> {
     /// Create, change or delete a catalog entity owned by `team` (None: owned by no team).
     EditEntity { team: Option<&'a str> },
     ReadCostAnalytics { team: &'a str },
+    /// Register, refresh and remove catalog locations.
+    ManageLocations,
+    /// Read search analytics (every query people ran).
+    ReadSearchAnalytics,
+    /// Write and delete standalone guides in the documentation hub.
+    WriteGuides,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +99,10 @@ pub fn decide(subject: &Subject, action: Action) -> Decision {
         ManageUsers => deny("Only Platform Admins manage user accounts."),
         ManageTeams => deny("Only Platform Admins create and delete teams."),
         VerifyAudit => deny("Only Platform Admins verify and export the audit trail."),
+        ManageLocations => deny("Only Platform Admins register and remove catalog locations."),
+        ReadSearchAnalytics => deny("Only Platform Admins read search analytics."),
+        WriteGuides if subject.memberships.iter().any(|m| m.role >= Role::TeamLead) => Decision::Allow,
+        WriteGuides => deny("Team Leads and Platform Admins write the documentation hub's guides; entity docs are written by the owning team."),
         ChangeMembership { team, from, to } => {
             if !subject.leads(team) {
                 return deny("Only the team's Team Leads and Platform Admins manage its members.");
@@ -190,6 +200,9 @@ mod tests {
             (Action::EditEntity { team: Some(p) }, vec![J, S, L, A]),
             (Action::EditEntity { team: Some("checkout") }, vec![A]),
             (Action::EditEntity { team: None }, vec![A]),
+            (Action::ManageLocations, vec![A]),
+            (Action::ReadSearchAnalytics, vec![A]),
+            (Action::WriteGuides, vec![L, A]),
         ];
         for (action, allowed) in cases {
             for role in Role::ALL {

@@ -13,6 +13,7 @@ pub mod components;
 pub mod docs;
 pub mod error;
 pub mod pages;
+pub mod search;
 pub mod types;
 
 #[cfg(feature = "ssr")]

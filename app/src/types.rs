@@ -404,3 +404,150 @@ pub struct ApplyReport {
     pub unchanged: usize,
     pub failed: usize,
 }
+
+// ---- global search ---------------------------------------------------------------------------
+
+/// A piece of a highlighted text; `hit` pieces matched the query.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct TextPart {
+    pub text: String,
+    pub hit: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SearchQuery {
+    /// What to look for (at most 200 characters).
+    pub q: String,
+    /// Only results of this kind (Component, API, …, or Doc).
+    pub kind: Option<String>,
+    /// 1-based page number (20 results per page).
+    pub page: Option<i64>,
+    /// Results per page, 1 to 50 (default 20).
+    pub page_size: Option<i64>,
+}
+
+/// One result: an entity or a document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SearchHit {
+    /// `entity:<ref>` or `doc:<id>`.
+    pub key: String,
+    pub kind: String,
+    pub url: String,
+    pub title: Vec<TextPart>,
+    pub snippet: Vec<TextPart>,
+    pub owner: Option<String>,
+    /// The entity, or the entity a document belongs to.
+    pub entity_ref: Option<String>,
+    /// Position in the whole result list, from 1.
+    pub rank: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SearchResults {
+    pub query: String,
+    /// Matches in the whole catalog (of the chosen kind).
+    pub total: i64,
+    /// How many of them can be paged through (the best 200).
+    pub ranked: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub items: Vec<SearchHit>,
+    /// Matches per kind, ignoring the kind filter.
+    pub kinds: Vec<FacetCount>,
+    /// No exact match: these results are alike (small typos tolerated).
+    pub fuzzy: bool,
+    pub took_ms: f64,
+    /// The logged search (pass it on when a result is opened), when the search was logged.
+    pub query_id: Option<String>,
+}
+
+/// Searches per day for the analytics chart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SearchDay {
+    pub day: String,
+    pub searches: i64,
+    pub successful: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct QueryStat {
+    pub query: String,
+    pub searches: i64,
+    pub successful: i64,
+    pub results: i64,
+}
+
+/// How well search serves people over the last `days` days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SearchAnalytics {
+    pub days: i64,
+    pub searches: i64,
+    /// Searches after which a result was opened, as a share of all (0 to 1).
+    pub success_rate: f64,
+    /// Searches that found nothing, as a share of all (0 to 1).
+    pub zero_result_rate: f64,
+    /// From the search (or the first keystroke, for suggestions) to opening a result.
+    pub time_to_find_p50_ms: Option<i64>,
+    pub time_to_find_p90_ms: Option<i64>,
+    pub search_p50_ms: Option<f64>,
+    /// Mean position of the opened result (1 is the top).
+    pub mean_opened_rank: Option<f64>,
+    pub per_day: Vec<SearchDay>,
+    pub top_queries: Vec<QueryStat>,
+    pub zero_result_queries: Vec<QueryStat>,
+}
+
+// ---- documentation -----------------------------------------------------------------------------
+
+/// A document as lists show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct DocSummary {
+    /// `guides/<slug>` or `<entity ref>/<path>`.
+    pub id: String,
+    pub title: String,
+    pub entity_ref: Option<String>,
+    pub path: String,
+    pub source: String,
+    pub updated_at: String,
+}
+
+/// A document rendered for reading (safe HTML), with its source for editing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct DocPage {
+    pub summary: DocSummary,
+    pub markdown: String,
+    /// Sanitised HTML: no scripts, event handlers or unsafe links.
+    pub html: String,
+    pub toc: Vec<crate::docs::TocEntry>,
+    pub version: i64,
+    pub updated_by: String,
+    /// Other documents of the same entity (or the other guides).
+    pub siblings: Vec<DocSummary>,
+    /// Whether the caller may edit it.
+    pub editable: bool,
+}
+
+/// A document to write: a new one (no id) or a change to `id` at `version`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct DocInput {
+    /// The document being changed (None for a new one).
+    pub id: Option<String>,
+    /// For a new document: the entity it belongs to (None: a standalone guide).
+    pub entity_ref: Option<String>,
+    /// For a new document: its path (`index`, `runbook`, `guides/setup`…); letters, digits, `-`, `_`, `/`.
+    pub path: String,
+    pub title: String,
+    pub markdown: String,
+    /// The version edited (0 for a new document).
+    pub version: i64,
+}

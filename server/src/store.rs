@@ -105,6 +105,37 @@ fn catalog_where(f: &CatalogFilter, skip: Option<Facet>) -> (String, Vec<String>
     (sql, binds)
 }
 
+/// `$start, $start+1, …` (`n` placeholders).
+fn marks(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($1, $2), ($3, $4), …`: `rows` rows of `cols` placeholders for a multi-row insert.
+fn rows_of(rows: usize, cols: usize) -> String {
+    (0..rows).map(|r| format!("({})", marks(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
+}
+
+const SEARCH_COLUMNS: &str = "doc_key, kind, entity_ref, name, title, summary, owner_ref, body, url";
+
+/// Escapes a LIKE pattern's wildcards (the queries say `ESCAPE '\'`).
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// An FTS5 query: each term as a quoted string, all required; with `fuzzy`, every trigram of
+/// every term, any of them (bm25 then ranks documents sharing more trigrams first).
+fn fts_query(spec: &SearchSpec) -> String {
+    let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+    if spec.fuzzy {
+        let mut grams: Vec<String> = spec.terms.iter().flat_map(|t| app::search::trigrams(t)).collect();
+        grams.sort();
+        grams.dedup();
+        grams.iter().map(|g| quote(g)).collect::<Vec<_>>().join(" OR ")
+    } else {
+        spec.terms.iter().map(|t| quote(t)).collect::<Vec<_>>().join(" AND ")
+    }
+}
+
 /// Key of the PostgreSQL advisory lock that keeps the audit chain linear across replicas.
 const AUDIT_LOCK: i64 = 0x0061_7564_6974; // "audit" in ASCII
 
@@ -237,6 +268,120 @@ macro_rules! sql_store {
                     created_at: r.try_get("created_at").map_err(err)?,
                     member_count: r.try_get("member_count").map_err(err)?,
                 })
+            }
+
+            fn search_doc(r: &<$Db as sqlx::Database>::Row) -> StoreResult<SearchDoc> {
+                Ok(SearchDoc {
+                    doc_key: r.try_get("doc_key").map_err(err)?,
+                    kind: r.try_get("kind").map_err(err)?,
+                    entity_ref: r.try_get("entity_ref").map_err(err)?,
+                    name: r.try_get("name").map_err(err)?,
+                    title: r.try_get("title").map_err(err)?,
+                    summary: r.try_get("summary").map_err(err)?,
+                    owner_ref: r.try_get("owner_ref").map_err(err)?,
+                    body: r.try_get("body").map_err(err)?,
+                    url: r.try_get("url").map_err(err)?,
+                })
+            }
+
+            fn doc(r: &<$Db as sqlx::Database>::Row) -> StoreResult<DocRecord> {
+                Ok(DocRecord {
+                    id: r.try_get("id").map_err(err)?,
+                    entity_ref: r.try_get("entity_ref").map_err(err)?,
+                    path: r.try_get("path").map_err(err)?,
+                    title: r.try_get("title").map_err(err)?,
+                    markdown: r.try_get("markdown").map_err(err)?,
+                    source: r.try_get("source").map_err(err)?,
+                    version: r.try_get("version").map_err(err)?,
+                    updated_by: r.try_get("updated_by").map_err(err)?,
+                    created_at: r.try_get("created_at").map_err(err)?,
+                    updated_at: r.try_get("updated_at").map_err(err)?,
+                })
+            }
+
+            fn search_log_row(r: &<$Db as sqlx::Database>::Row) -> StoreResult<SearchLogRecord> {
+                Ok(SearchLogRecord {
+                    id: r.try_get("id").map_err(err)?,
+                    at: r.try_get("at").map_err(err)?,
+                    user_id: r.try_get("user_id").map_err(err)?,
+                    query: r.try_get("query").map_err(err)?,
+                    origin: r.try_get("origin").map_err(err)?,
+                    result_count: r.try_get("result_count").map_err(err)?,
+                    took_us: r.try_get("took_us").map_err(err)?,
+                    opened_key: r.try_get("opened_key").map_err(err)?,
+                    opened_rank: r.try_get("opened_rank").map_err(err)?,
+                    opened_ms: r.try_get("opened_ms").map_err(err)?,
+                })
+            }
+
+            /// Writes (inserts or replaces) search entries inside the caller's transaction.
+            async fn index(tx: &mut sqlx::Transaction<'static, $Db>, docs: &[&SearchDoc]) -> StoreResult<()> {
+                for chunk in docs.chunks(100) {
+                    let sql = format!(
+                        "INSERT INTO search_documents ({SEARCH_COLUMNS}) VALUES {} ON CONFLICT (doc_key) DO UPDATE SET \
+                         kind = excluded.kind, entity_ref = excluded.entity_ref, name = excluded.name, title = excluded.title, \
+                         summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url",
+                        rows_of(chunk.len(), 9)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for d in chunk {
+                        q = q
+                            .bind(&d.doc_key)
+                            .bind(&d.kind)
+                            .bind(&d.entity_ref)
+                            .bind(&d.name)
+                            .bind(&d.title)
+                            .bind(&d.summary)
+                            .bind(&d.owner_ref)
+                            .bind(&d.body)
+                            .bind(&d.url);
+                    }
+                    q.execute(&mut **tx).await.map_err(err)?;
+                }
+                Ok(())
+            }
+
+            /// Chains and inserts several audit entries, in order, inside the caller's transaction.
+            async fn append_all(tx: &mut sqlx::Transaction<'static, $Db>, drafts: Vec<AuditDraft>) -> StoreResult<()> {
+                if drafts.is_empty() {
+                    return Ok(());
+                }
+                if !$sqlite {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await.map_err(err)?;
+                }
+                let mut last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(err)?;
+                let mut rows = Vec::with_capacity(drafts.len());
+                for draft in drafts {
+                    let row = audit::chain(draft, last.take());
+                    last = Some((row.seq, row.hash.clone()));
+                    rows.push(row);
+                }
+                for chunk in rows.chunks(50) {
+                    let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", rows_of(chunk.len(), 13));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for row in chunk {
+                        let d = &row.draft;
+                        q = q
+                            .bind(row.seq)
+                            .bind(&d.at)
+                            .bind(&d.actor)
+                            .bind(&d.action)
+                            .bind(&d.target)
+                            .bind(&d.team)
+                            .bind(&d.before)
+                            .bind(&d.after)
+                            .bind(&d.decision)
+                            .bind(&d.reason)
+                            .bind(&d.request_id)
+                            .bind(&row.prev_hash)
+                            .bind(&row.hash);
+                    }
+                    q.execute(&mut **tx).await.map_err(err)?;
+                }
+                Ok(())
             }
 
             /// Chains and inserts an audit entry inside the caller's transaction.
@@ -627,34 +772,66 @@ macro_rules! sql_store {
                 Ok(self.with_tags(vec![rec]).await?.pop())
             }
 
-            async fn catalog_put(&self, e: &CatalogRecord, relations: &[RelationRow], audit: AuditDraft) -> StoreResult<()> {
+            async fn catalog_stamps(&self, refs: &[String]) -> StoreResult<Vec<CatalogStamp>> {
+                let mut found = Vec::new();
+                for chunk in refs.chunks(500) {
+                    let sql = format!(
+                        "SELECT entity_ref, etag, version, owner_ref, created_at, source, orphan FROM catalog_entities \
+                         WHERE entity_ref IN ({})",
+                        marks(1, chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for r in chunk {
+                        q = q.bind(r);
+                    }
+                    for r in q.fetch_all(&self.pool).await.map_err(err)? {
+                        found.push(CatalogStamp {
+                            entity_ref: r.try_get("entity_ref").map_err(err)?,
+                            etag: r.try_get("etag").map_err(err)?,
+                            version: r.try_get("version").map_err(err)?,
+                            owner_ref: r.try_get("owner_ref").map_err(err)?,
+                            created_at: r.try_get("created_at").map_err(err)?,
+                            source: r.try_get("source").map_err(err)?,
+                            orphan: r.try_get("orphan").map_err(err)?,
+                        });
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
+                if writes.is_empty() {
+                    return Ok(());
+                }
                 let (_g, mut tx) = self.writer().await?;
-                if e.version == 1 {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO catalog_entities ({CATALOG_COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-                    )))
-                    .bind(&e.entity_ref)
-                    .bind(&e.kind)
-                    .bind(&e.namespace)
-                    .bind(&e.name)
-                    .bind(&e.title)
-                    .bind(&e.description)
-                    .bind(&e.spec_type)
-                    .bind(&e.lifecycle)
-                    .bind(&e.owner_ref)
-                    .bind(&e.system_ref)
-                    .bind(&e.body)
-                    .bind(&e.etag)
-                    .bind(e.version)
-                    .bind(&e.source)
-                    .bind(e.orphan)
-                    .bind(&e.created_at)
-                    .bind(&e.updated_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                } else {
+                let inserts: Vec<&CatalogRecord> = writes.iter().map(|w| &w.rec).filter(|r| r.version == 1).collect();
+                for chunk in inserts.chunks(100) {
+                    let sql = format!("INSERT INTO catalog_entities ({CATALOG_COLUMNS}) VALUES {}", rows_of(chunk.len(), 17));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for e in chunk {
+                        q = q
+                            .bind(&e.entity_ref)
+                            .bind(&e.kind)
+                            .bind(&e.namespace)
+                            .bind(&e.name)
+                            .bind(&e.title)
+                            .bind(&e.description)
+                            .bind(&e.spec_type)
+                            .bind(&e.lifecycle)
+                            .bind(&e.owner_ref)
+                            .bind(&e.system_ref)
+                            .bind(&e.body)
+                            .bind(&e.etag)
+                            .bind(e.version)
+                            .bind(&e.source)
+                            .bind(e.orphan)
+                            .bind(&e.created_at)
+                            .bind(&e.updated_at);
+                    }
+                    q.execute(&mut *tx).await.map_err(err)?;
+                }
+                let updates: Vec<&CatalogRecord> = writes.iter().map(|w| &w.rec).filter(|r| r.version > 1).collect();
+                for e in &updates {
                     let done = sqlx::query(
                         "UPDATE catalog_entities SET kind = $1, namespace = $2, name = $3, title = $4, description = $5, \
                          spec_type = $6, lifecycle = $7, owner_ref = $8, system_ref = $9, body = $10, etag = $11, \
@@ -683,33 +860,73 @@ macro_rules! sql_store {
                     if done.rows_affected() == 0 {
                         return Err(StoreError::Conflict(format!("{} was changed concurrently", e.entity_ref)));
                     }
-                    sqlx::query("DELETE FROM catalog_tags WHERE entity_ref = $1").bind(&e.entity_ref).execute(&mut *tx).await.map_err(err)?;
-                    sqlx::query("DELETE FROM catalog_relations WHERE origin_ref = $1").bind(&e.entity_ref).execute(&mut *tx).await.map_err(err)?;
                 }
-                let mut tags = e.tags.clone();
-                tags.sort();
-                tags.dedup();
-                for tag in &tags {
-                    sqlx::query("INSERT INTO catalog_tags (entity_ref, tag) VALUES ($1, $2)")
-                        .bind(&e.entity_ref)
-                        .bind(tag)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
+                for chunk in updates.chunks(500) {
+                    for table in ["catalog_tags WHERE entity_ref", "catalog_relations WHERE origin_ref"] {
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} IN ({})", marks(1, chunk.len()))));
+                        for e in chunk {
+                            q = q.bind(&e.entity_ref);
+                        }
+                        q.execute(&mut *tx).await.map_err(err)?;
+                    }
                 }
-                let unique: std::collections::HashSet<&RelationRow> = relations.iter().collect();
-                for r in unique {
-                    sqlx::query("INSERT INTO catalog_relations (origin_ref, source_ref, relation, target_ref) VALUES ($1, $2, $3, $4)")
-                        .bind(&e.entity_ref)
-                        .bind(&r.source_ref)
-                        .bind(&r.relation)
-                        .bind(&r.target_ref)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
+                let mut tags: Vec<(&str, &str)> = Vec::new();
+                let mut relations: Vec<(&str, &RelationRow)> = Vec::new();
+                for w in writes {
+                    let mut own: Vec<&str> = w.rec.tags.iter().map(String::as_str).collect();
+                    own.sort();
+                    own.dedup();
+                    tags.extend(own.into_iter().map(|t| (w.rec.entity_ref.as_str(), t)));
+                    let mut seen = std::collections::HashSet::new();
+                    relations.extend(w.relations.iter().filter(|r| seen.insert(*r)).map(|r| (w.rec.entity_ref.as_str(), r)));
                 }
-                Self::append(&mut tx, audit).await?;
+                for chunk in tags.chunks(500) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO catalog_tags (entity_ref, tag) VALUES {}", rows_of(chunk.len(), 2))));
+                    for (e, t) in chunk {
+                        q = q.bind(*e).bind(*t);
+                    }
+                    q.execute(&mut *tx).await.map_err(err)?;
+                }
+                for chunk in relations.chunks(500) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO catalog_relations (origin_ref, source_ref, relation, target_ref) VALUES {} ON CONFLICT DO NOTHING",
+                        rows_of(chunk.len(), 4)
+                    )));
+                    for (origin, r) in chunk {
+                        q = q.bind(*origin).bind(&r.source_ref).bind(&r.relation).bind(&r.target_ref);
+                    }
+                    q.execute(&mut *tx).await.map_err(err)?;
+                }
+                let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();
+                Self::index(&mut tx, &docs).await?;
+                Self::append_all(&mut tx, writes.iter().map(|w| w.audit.clone()).collect()).await?;
                 tx.commit().await.map_err(err)
+            }
+
+            async fn catalog_set_orphan(&self, refs: &[String], orphan: bool, audits: Vec<AuditDraft>) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                for chunk in refs.chunks(500) {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE catalog_entities SET orphan = $1 WHERE entity_ref IN ({})",
+                        marks(2, chunk.len())
+                    )))
+                    .bind(orphan);
+                    for r in chunk {
+                        q = q.bind(r);
+                    }
+                    q.execute(&mut *tx).await.map_err(err)?;
+                }
+                Self::append_all(&mut tx, audits).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn catalog_refs_from(&self, source: &str) -> StoreResult<Vec<String>> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT entity_ref FROM catalog_entities WHERE source = $1 ORDER BY entity_ref")
+                    .bind(source)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(err)?;
+                Ok(rows.into_iter().map(|(r,)| r).collect())
             }
 
             async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()> {
@@ -731,6 +948,7 @@ macro_rules! sql_store {
                         None => StoreError::NotFound,
                     });
                 }
+                sqlx::query("DELETE FROM search_documents WHERE entity_ref = $1").bind(entity_ref).execute(&mut *tx).await.map_err(err)?;
                 Self::append(&mut tx, audit).await?;
                 tx.commit().await.map_err(err)
             }
@@ -832,6 +1050,224 @@ macro_rules! sql_store {
                     q = q.bind(b.clone());
                 }
                 Ok(q.fetch_all(&self.pool).await.map_err(err)?.into_iter().map(|(b,)| b).collect())
+            }
+
+            async fn search(&self, spec: &SearchSpec) -> StoreResult<Vec<SearchDoc>> {
+                if spec.terms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let columns = "d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, substr(d.body, 1, 8000) AS body, d.url";
+                let rows = if $sqlite {
+                    let kind = if spec.kind.is_some() { " AND d.kind = $3" } else { "" };
+                    let sql = format!(
+                        "SELECT {columns} FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid \
+                         WHERE search_fts MATCH $1{kind} ORDER BY bm25(search_fts, 10.0, 5.0, 1.0) LIMIT $2"
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(fts_query(spec)).bind(spec.limit);
+                    if let Some(k) = &spec.kind {
+                        q = q.bind(k);
+                    }
+                    q.fetch_all(&self.pool).await.map_err(err)?
+                } else {
+                    let phrase = spec.terms.join(" ");
+                    let (condition, binds, order) = if spec.fuzzy {
+                        ("$1 <% d.haystack".to_string(), vec![phrase.clone()], "word_similarity($1, d.haystack) DESC")
+                    } else {
+                        let conds: Vec<String> = (0..spec.terms.len()).map(|i| format!("d.haystack LIKE ${} ESCAPE '\\'", i + 2)).collect();
+                        let mut binds = vec![phrase.clone()];
+                        binds.extend(spec.terms.iter().map(|t| format!("%{}%", like_escape(t))));
+                        (conds.join(" AND "), binds, "similarity(d.name, $1) DESC, d.name")
+                    };
+                    let n = binds.len();
+                    let kind = if spec.kind.is_some() { format!(" AND d.kind = ${}", n + 2) } else { String::new() };
+                    let sql = format!("SELECT {columns} FROM search_documents d WHERE {condition}{kind} ORDER BY {order} LIMIT ${}", n + 1);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for b in &binds {
+                        q = q.bind(b);
+                    }
+                    q = q.bind(spec.limit);
+                    if let Some(k) = &spec.kind {
+                        q = q.bind(k);
+                    }
+                    q.fetch_all(&self.pool).await.map_err(err)?
+                };
+                rows.iter().map(Self::search_doc).collect()
+            }
+
+            async fn search_by_name(&self, prefix: &str, kind: Option<&str>, limit: i64) -> StoreResult<Vec<SearchDoc>> {
+                let kind_clause = if kind.is_some() { " AND kind = $4" } else { "" };
+                let sql = format!(
+                    "SELECT {SEARCH_COLUMNS} FROM search_documents WHERE name >= $1 AND name < $2{kind_clause} ORDER BY name LIMIT $3"
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(prefix).bind(format!("{prefix}\u{10FFFF}")).bind(limit);
+                if let Some(k) = kind {
+                    q = q.bind(k);
+                }
+                q.fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::search_doc).collect()
+            }
+
+            async fn search_counts(&self, spec: &SearchSpec) -> StoreResult<Vec<(String, i64)>> {
+                if spec.terms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let q = if $sqlite {
+                    sqlx::query_as::<_, (String, i64)>(
+                        "SELECT d.kind, COUNT(*) FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid \
+                         WHERE search_fts MATCH $1 GROUP BY d.kind ORDER BY COUNT(*) DESC, d.kind",
+                    )
+                    .bind(fts_query(spec))
+                } else if spec.fuzzy {
+                    sqlx::query_as::<_, (String, i64)>(
+                        "SELECT kind, COUNT(*) FROM search_documents d WHERE $1 <% d.haystack GROUP BY kind ORDER BY COUNT(*) DESC, kind",
+                    )
+                    .bind(spec.terms.join(" "))
+                } else {
+                    let conds: Vec<String> = (1..=spec.terms.len()).map(|i| format!("d.haystack LIKE ${i} ESCAPE '\\'")).collect();
+                    let sql = format!("SELECT kind, COUNT(*) FROM search_documents d WHERE {} GROUP BY kind ORDER BY COUNT(*) DESC, kind", conds.join(" AND "));
+                    let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+                    for t in &spec.terms {
+                        q = q.bind(format!("%{}%", like_escape(t)));
+                    }
+                    q
+                };
+                q.fetch_all(&self.pool).await.map_err(err)
+            }
+
+            async fn search_log(&self, e: &SearchLogRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO search_queries (id, at, user_id, query, origin, result_count, took_us, opened_key, opened_rank, opened_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&e.id)
+                .bind(&e.at)
+                .bind(&e.user_id)
+                .bind(&e.query)
+                .bind(&e.origin)
+                .bind(e.result_count)
+                .bind(e.took_us)
+                .bind(&e.opened_key)
+                .bind(e.opened_rank)
+                .bind(e.opened_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(err)?;
+                Ok(())
+            }
+
+            async fn search_log_open(&self, id: &str, key: &str, rank: i64, opened_ms: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE search_queries SET opened_key = $1, opened_rank = $2, opened_ms = $3 WHERE id = $4 AND opened_key IS NULL")
+                    .bind(key)
+                    .bind(rank)
+                    .bind(opened_ms)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(err)?;
+                Ok(())
+            }
+
+            async fn search_log_get(&self, id: &str) -> StoreResult<Option<SearchLogRecord>> {
+                sqlx::query("SELECT * FROM search_queries WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(err)?
+                    .as_ref()
+                    .map(Self::search_log_row)
+                    .transpose()
+            }
+
+            async fn search_logs_since(&self, since: &str) -> StoreResult<Vec<SearchLogRecord>> {
+                sqlx::query("SELECT * FROM search_queries WHERE at >= $1 ORDER BY at")
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(Self::search_log_row)
+                    .collect()
+            }
+
+            async fn doc_get(&self, id: &str) -> StoreResult<Option<DocRecord>> {
+                sqlx::query("SELECT * FROM docs WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(err)?.as_ref().map(Self::doc).transpose()
+            }
+
+            async fn docs_of(&self, entity_ref: Option<&str>) -> StoreResult<Vec<DocRecord>> {
+                let sql = "SELECT id, entity_ref, path, title, '' AS markdown, source, version, updated_by, created_at, updated_at FROM docs";
+                let rows = match entity_ref {
+                    Some(e) => sqlx::query(sqlx::AssertSqlSafe(format!("{sql} WHERE entity_ref = $1 ORDER BY path"))).bind(e).fetch_all(&self.pool).await,
+                    None => sqlx::query(sqlx::AssertSqlSafe(format!("{sql} WHERE entity_ref IS NULL ORDER BY title"))).fetch_all(&self.pool).await,
+                };
+                rows.map_err(err)?.iter().map(Self::doc).collect()
+            }
+
+            async fn docs_all(&self) -> StoreResult<Vec<DocRecord>> {
+                sqlx::query(
+                    "SELECT id, entity_ref, path, title, '' AS markdown, source, version, updated_by, created_at, updated_at \
+                     FROM docs ORDER BY entity_ref IS NOT NULL, entity_ref, path",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?
+                .iter()
+                .map(Self::doc)
+                .collect()
+            }
+
+            async fn doc_put(&self, d: &DocRecord, search: &SearchDoc, audit: AuditDraft) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                if d.version == 1 {
+                    sqlx::query(
+                        "INSERT INTO docs (id, entity_ref, path, title, markdown, source, version, updated_by, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&d.id)
+                    .bind(&d.entity_ref)
+                    .bind(&d.path)
+                    .bind(&d.title)
+                    .bind(&d.markdown)
+                    .bind(&d.source)
+                    .bind(d.version)
+                    .bind(&d.updated_by)
+                    .bind(&d.created_at)
+                    .bind(&d.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                } else {
+                    let done = sqlx::query(
+                        "UPDATE docs SET title = $1, markdown = $2, source = $3, version = $4, updated_by = $5, updated_at = $6 \
+                         WHERE id = $7 AND version = $8",
+                    )
+                    .bind(&d.title)
+                    .bind(&d.markdown)
+                    .bind(&d.source)
+                    .bind(d.version)
+                    .bind(&d.updated_by)
+                    .bind(&d.updated_at)
+                    .bind(&d.id)
+                    .bind(d.version - 1)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::Conflict(format!("{} was changed concurrently", d.id)));
+                    }
+                }
+                Self::index(&mut tx, &[search]).await?;
+                Self::append(&mut tx, audit).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn doc_delete(&self, id: &str, version: i64, audit: AuditDraft) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                let done = sqlx::query("DELETE FROM docs WHERE id = $1 AND version = $2").bind(id).bind(version).execute(&mut *tx).await.map_err(err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!("{id} was changed or deleted concurrently")));
+                }
+                sqlx::query("DELETE FROM search_documents WHERE doc_key = $1").bind(format!("doc:{id}")).execute(&mut *tx).await.map_err(err)?;
+                Self::append(&mut tx, audit).await?;
+                tx.commit().await.map_err(err)
             }
 
             async fn append_audit(&self, audit: AuditDraft) -> StoreResult<AuditRow> {

@@ -20,6 +20,33 @@ pub enum Applier<'a> {
 
 use super::service::db;
 
+/// Entities written per transaction when applying.
+pub const APPLY_BATCH: usize = 500;
+
+/// The search entry of an entity: found by name, title, description, tags and its other
+/// list columns.
+pub fn entity_search_doc(entity: &Entity, rec: &CatalogRecord) -> SearchDoc {
+    let mut body: Vec<&str> = Vec::new();
+    body.extend(rec.description.as_deref());
+    body.extend(rec.tags.iter().map(String::as_str));
+    body.extend(rec.spec_type.as_deref());
+    body.extend(rec.lifecycle.as_deref());
+    body.extend(rec.owner_ref.as_deref());
+    body.extend(rec.system_ref.as_deref());
+    body.extend(entity.metadata.links.iter().filter_map(|l| l.title.as_deref()));
+    SearchDoc {
+        doc_key: format!("entity:{}", rec.entity_ref),
+        kind: rec.kind.clone(),
+        entity_ref: Some(rec.entity_ref.clone()),
+        name: rec.name.to_lowercase(),
+        title: rec.title.clone().unwrap_or_else(|| rec.name.clone()),
+        summary: rec.description.clone().unwrap_or_default(),
+        owner_ref: rec.owner_ref.clone(),
+        body: body.join(" "),
+        url: crate::pages::catalog::entity_href(&rec.entity_ref),
+    }
+}
+
 fn one_error(path: &str, message: impl Into<String>) -> FieldErrors {
     let mut errors = FieldErrors::new();
     errors.insert(if path.is_empty() { "document".into() } else { path.into() }, vec![message.into()]);
@@ -117,116 +144,183 @@ impl Services {
     }
 
     /// Applies a multi-document YAML text: each document is created, updated, left unchanged or
-    /// refused with its problems, independently of the others.
+    /// refused with its problems, independently of the others. Valid documents are written in
+    /// transactions of up to [`APPLY_BATCH`] entities.
     pub async fn apply_catalog(&self, applier: Applier<'_>, yaml: &str, source: &str) -> Result<ApplyReport, AppError> {
+        let entities = catalog::parse_documents(yaml);
+        self.apply_entities(applier, entities, source).await
+    }
+
+    /// Applies parsed documents (or their parse errors), as [`Services::apply_catalog`].
+    pub async fn apply_entities(
+        &self,
+        applier: Applier<'_>,
+        parsed: Vec<Result<Entity, catalog::DocumentError>>,
+        source: &str,
+    ) -> Result<ApplyReport, AppError> {
         if let Applier::Person(c) = applier {
             c.require()?;
         }
-        let mut report = ApplyReport { documents: Vec::new(), created: 0, updated: 0, unchanged: 0, failed: 0 };
-        for (index, parsed) in catalog::parse_documents(yaml).into_iter().enumerate() {
-            let outcome = match parsed {
-                Err(e) => DocumentOutcome {
+        let mut outcomes: Vec<DocumentOutcome> = Vec::with_capacity(parsed.len());
+        let mut chunk: Vec<(usize, Entity)> = Vec::new();
+        let mut in_chunk = std::collections::HashSet::new();
+        for (index, doc) in parsed.into_iter().enumerate() {
+            match doc {
+                Err(e) => outcomes.push(DocumentOutcome {
                     index: e.index,
                     line: e.line,
                     entity_ref: None,
                     outcome: "error".into(),
                     errors: one_error(&e.path, e.message),
                     warnings: vec![],
-                },
-                Ok(entity) => self.apply_entity(applier, index, entity, source).await?,
-            };
-            match outcome.outcome.as_str() {
+                }),
+                Ok(entity) => {
+                    // The same entity twice in one text: the later document applies on top of
+                    // the earlier one, so they go to separate transactions.
+                    let key = entity.entity_ref().key();
+                    if chunk.len() >= APPLY_BATCH || in_chunk.contains(&key) {
+                        outcomes.extend(self.apply_chunk(applier, std::mem::take(&mut chunk), source).await?);
+                        in_chunk.clear();
+                    }
+                    in_chunk.insert(key);
+                    chunk.push((index, entity));
+                }
+            }
+        }
+        outcomes.extend(self.apply_chunk(applier, chunk, source).await?);
+        outcomes.sort_by_key(|o| o.index);
+
+        let mut report = ApplyReport { documents: Vec::new(), created: 0, updated: 0, unchanged: 0, failed: 0 };
+        for o in &outcomes {
+            match o.outcome.as_str() {
                 "created" => report.created += 1,
                 "updated" => report.updated += 1,
                 "unchanged" => report.unchanged += 1,
                 _ => report.failed += 1,
             }
-            report.documents.push(outcome);
         }
-        let mut targets: Vec<String> = report.documents.iter().flat_map(|d| d.warnings.iter().cloned()).collect();
+        // The warnings list relation targets so far; keep those still missing now that every
+        // document is in, so a reference to a later document of the same text is fine.
+        let mut targets: Vec<String> = outcomes.iter().flat_map(|d| d.warnings.iter().cloned()).collect();
         targets.sort();
         targets.dedup();
         let found: std::collections::HashSet<String> = self.store.catalog_existing(&targets).await.map_err(db)?.into_iter().collect();
-        for d in &mut report.documents {
+        for d in &mut outcomes {
             d.warnings = std::mem::take(&mut d.warnings)
                 .into_iter()
                 .filter(|t| !found.contains(t))
                 .map(|t| format!("{t} is not in the catalog (yet); the relation is kept."))
                 .collect();
         }
+        report.documents = outcomes;
         Ok(report)
     }
 
-    async fn apply_entity(&self, applier: Applier<'_>, index: usize, entity: Entity, source: &str) -> Result<DocumentOutcome, AppError> {
-        let entity_ref = entity.entity_ref().key();
-        let mut outcome = DocumentOutcome {
-            index,
-            line: None,
-            entity_ref: Some(entity_ref.clone()),
-            outcome: "error".into(),
-            errors: FieldErrors::new(),
-            warnings: vec![],
-        };
-        let problems = catalog::validate(&entity);
-        if !problems.is_empty() {
-            outcome.errors = catalog::field_errors(&problems);
-            return Ok(outcome);
+    /// Writes a chunk in one transaction; if someone changed one of its entities meanwhile, the
+    /// chunk is written entity by entity so that only that one reports the conflict.
+    async fn apply_chunk(&self, applier: Applier<'_>, chunk: Vec<(usize, Entity)>, source: &str) -> Result<Vec<DocumentOutcome>, AppError> {
+        if chunk.is_empty() {
+            return Ok(Vec::new());
         }
-        let body = serde_json::to_string(&entity).map_err(AppError::internal)?;
-        let mut rec = record(&entity, body, source);
-        let existing = self.store.catalog_get(&entity_ref).await.map_err(db)?;
-        let audit = match applier {
-            Applier::Person(c) => {
-                // Both the current owner and the new one must allow it: nobody moves another
-                // team's entity into their own hands, or hands theirs to a team they are not in.
-                let current = existing.as_ref().map(|e| e.owner_ref.as_deref());
-                for owner in current.into_iter().chain([rec.owner_ref.as_deref()]) {
-                    if let Err(why) = self.may_edit(c, owner) {
+        if let Some(done) = self.try_apply(applier, &chunk, source).await? {
+            return Ok(done);
+        }
+        let mut outcomes = Vec::new();
+        for item in chunk {
+            let entity_ref = item.1.entity_ref().key();
+            let index = item.0;
+            match self.try_apply(applier, std::slice::from_ref(&item), source).await? {
+                Some(done) => outcomes.extend(done),
+                None => outcomes.push(DocumentOutcome {
+                    index,
+                    line: None,
+                    entity_ref: Some(entity_ref),
+                    outcome: "error".into(),
+                    errors: one_error("", "Someone else changed this entity at the same time. Apply it again to see the result."),
+                    warnings: vec![],
+                }),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// One transaction for the valid, permitted and changed entities of `items`; None when a
+    /// concurrent change made it conflict (nothing was written then).
+    async fn try_apply(&self, applier: Applier<'_>, items: &[(usize, Entity)], source: &str) -> Result<Option<Vec<DocumentOutcome>>, AppError> {
+        let refs: Vec<String> = items.iter().map(|(_, e)| e.entity_ref().key()).collect();
+        let stamps: std::collections::HashMap<String, CatalogStamp> =
+            self.store.catalog_stamps(&refs).await.map_err(db)?.into_iter().map(|s| (s.entity_ref.clone(), s)).collect();
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut writes = Vec::new();
+        for ((index, entity), entity_ref) in items.iter().zip(refs) {
+            let mut outcome = DocumentOutcome {
+                index: *index,
+                line: None,
+                entity_ref: Some(entity_ref.clone()),
+                outcome: "error".into(),
+                errors: FieldErrors::new(),
+                warnings: vec![],
+            };
+            let problems = catalog::validate(entity);
+            if !problems.is_empty() {
+                outcome.errors = catalog::field_errors(&problems);
+                outcomes.push(outcome);
+                continue;
+            }
+            let body = serde_json::to_string(entity).map_err(AppError::internal)?;
+            let mut rec = record(entity, body, source);
+            let existing = stamps.get(&entity_ref);
+            let action = if existing.is_some() { "catalog.update" } else { "catalog.create" };
+            let audit = match applier {
+                Applier::Person(c) => {
+                    // Both the current owner and the new one must allow it: nobody moves another
+                    // team's entity into their own hands, or hands theirs to a team they are not in.
+                    let current = existing.map(|e| e.owner_ref.as_deref());
+                    if let Some(why) = current.into_iter().chain([rec.owner_ref.as_deref()]).find_map(|o| self.may_edit(c, o).err()) {
                         outcome.errors = one_error("spec.owner", why);
-                        return Ok(outcome);
+                        outcomes.push(outcome);
+                        continue;
                     }
+                    c.audit(action, format!("entity:{entity_ref}"))
                 }
-                c.audit(if existing.is_some() { "catalog.update" } else { "catalog.create" }, format!("entity:{entity_ref}"))
+                Applier::System => Caller::system_audit("catalog", action, format!("entity:{entity_ref}")),
+            };
+            // Team Leads read their team's audit entries, catalog changes included.
+            let audit = match owner_team(rec.owner_ref.as_deref()) {
+                Some(team) => audit.team(&team),
+                None => audit,
+            };
+            if let Some(old) = existing {
+                if old.etag == rec.etag && !old.orphan {
+                    outcome.outcome = "unchanged".into();
+                    outcomes.push(outcome);
+                    continue;
+                }
+                rec.version = old.version + 1;
+                rec.created_at = old.created_at.clone();
             }
-            Applier::System => Caller::system_audit("catalog", if existing.is_some() { "catalog.update" } else { "catalog.create" }, format!("entity:{entity_ref}")),
-        };
-        // Team Leads read their team's audit entries, catalog changes included.
-        let audit = match owner_team(rec.owner_ref.as_deref()) {
-            Some(team) => audit.team(&team),
-            None => audit,
-        };
-        if let Some(old) = &existing {
-            if old.etag == rec.etag {
-                outcome.outcome = "unchanged".into();
-                return Ok(outcome);
-            }
-            rec.version = old.version + 1;
-            rec.created_at = old.created_at.clone();
+            let relations: Vec<RelationRow> = derive_relations(entity)
+                .into_iter()
+                .map(|r| RelationRow { source_ref: r.source.key(), relation: r.relation.as_str().into(), target_ref: r.target.key() })
+                .collect();
+            let audit = audit
+                .before(&existing.map(|e| serde_json::json!({"version": e.version, "etag": e.etag})))
+                .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": source}));
+            outcome.outcome = if existing.is_some() { "updated" } else { "created" }.into();
+            let mut targets: Vec<String> =
+                relations.iter().filter(|r| r.source_ref == entity_ref).map(|r| r.target_ref.clone()).collect();
+            targets.sort();
+            targets.dedup();
+            outcome.warnings = targets;
+            let search = entity_search_doc(entity, &rec);
+            writes.push(CatalogWrite { rec, relations, search, audit });
+            outcomes.push(outcome);
         }
-        let relations: Vec<RelationRow> = derive_relations(&entity)
-            .into_iter()
-            .map(|r| RelationRow { source_ref: r.source.key(), relation: r.relation.as_str().into(), target_ref: r.target.key() })
-            .collect();
-        let audit = audit
-            .before(&existing.as_ref().map(|e| serde_json::json!({"version": e.version, "etag": e.etag})))
-            .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": source}));
-        match self.store.catalog_put(&rec, &relations, audit).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                outcome.errors = one_error("", "Someone else changed this entity at the same time. Apply it again to see the result.");
-                return Ok(outcome);
-            }
-            Err(e) => return Err(db(e)),
+        match self.store.catalog_write(&writes).await {
+            Ok(()) => Ok(Some(outcomes)),
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(db(e)),
         }
-        outcome.outcome = if existing.is_some() { "updated" } else { "created" }.into();
-        // For now the warnings list the targets; `apply_catalog` keeps those still missing once
-        // every document is in, so a reference to a later document of the same text is fine.
-        let mut targets: Vec<String> =
-            relations.iter().filter(|r| r.source_ref == entity_ref).map(|r| r.target_ref.clone()).collect();
-        targets.sort();
-        targets.dedup();
-        outcome.warnings = targets;
-        Ok(outcome)
     }
 
     /// A page of entities; with `with_facets`, also the counts per facet value (seven more

@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod docs;
+pub mod search;
 pub mod secrets;
 pub mod service;
 pub mod store;

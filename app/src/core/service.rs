@@ -230,7 +230,7 @@ impl Services {
     }
 
     /// Allows, or records the refusal in the audit trail and answers 403 with the reason.
-    async fn authorize(&self, caller: &Caller, action: Action<'_>, audit: AuditDraft) -> Result<(), AppError> {
+    pub(crate) async fn authorize(&self, caller: &Caller, action: Action<'_>, audit: AuditDraft) -> Result<(), AppError> {
         let p = caller.require()?;
         match decide(&p.subject(), action) {
             Decision::Allow | Decision::AllowAudited(_) => Ok(()),

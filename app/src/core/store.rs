@@ -167,6 +167,86 @@ impl Facet {
         [Facet::Kind, Facet::SpecType, Facet::Owner, Facet::Lifecycle, Facet::Tag, Facet::System, Facet::Namespace];
 }
 
+/// One entity write of a batch: the record, the relations its descriptor declares, its search
+/// entry and its audit entry.
+#[derive(Clone, Debug)]
+pub struct CatalogWrite {
+    pub rec: CatalogRecord,
+    pub relations: Vec<RelationRow>,
+    pub search: SearchDoc,
+    pub audit: AuditDraft,
+}
+
+/// What an apply needs to know of an entity already stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CatalogStamp {
+    pub entity_ref: String,
+    pub etag: String,
+    pub version: i64,
+    pub owner_ref: Option<String>,
+    pub created_at: String,
+    pub source: String,
+    pub orphan: bool,
+}
+
+/// One searchable thing (an entity or a document) as the search index keeps it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchDoc {
+    /// `entity:<ref>` or `doc:<id>`.
+    pub doc_key: String,
+    /// The entity's kind, or `Doc`.
+    pub kind: String,
+    pub entity_ref: Option<String>,
+    /// Lower-case.
+    pub name: String,
+    pub title: String,
+    pub summary: String,
+    pub owner_ref: Option<String>,
+    /// The text searched besides name and title.
+    pub body: String,
+    pub url: String,
+}
+
+/// A search as the store runs it: lower-case terms (each found as a substring), or with `fuzzy`
+/// the terms' trigrams, any of which may match.
+#[derive(Clone, Debug, Default)]
+pub struct SearchSpec {
+    pub terms: Vec<String>,
+    pub fuzzy: bool,
+    pub kind: Option<String>,
+    pub limit: i64,
+}
+
+/// A markdown document: a standalone guide (`entity_ref` None) or one of an entity's docs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DocRecord {
+    pub id: String,
+    pub entity_ref: Option<String>,
+    pub path: String,
+    pub title: String,
+    pub markdown: String,
+    pub source: String,
+    pub version: i64,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One search a person ran, as recorded for search analytics.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchLogRecord {
+    pub id: String,
+    pub at: String,
+    pub user_id: Option<String>,
+    pub query: String,
+    pub origin: String,
+    pub result_count: i64,
+    pub took_us: i64,
+    pub opened_key: Option<String>,
+    pub opened_rank: Option<i64>,
+    pub opened_ms: Option<i64>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub action_prefix: Option<String>,
@@ -219,10 +299,17 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_token(&self, token_id: &str, at: &str) -> StoreResult<()>;
 
     async fn catalog_get(&self, entity_ref: &str) -> StoreResult<Option<CatalogRecord>>;
-    /// Writes an entity with its tags and the relations its descriptor declares (both
-    /// directions, replacing what it declared before). Version 1 inserts (Conflict if the
-    /// reference exists); version n updates only if the stored version is n - 1 (else Conflict).
-    async fn catalog_put(&self, rec: &CatalogRecord, relations: &[RelationRow], audit: AuditDraft) -> StoreResult<()>;
+    /// The stored version and etag of those of `refs` that exist.
+    async fn catalog_stamps(&self, refs: &[String]) -> StoreResult<Vec<CatalogStamp>>;
+    /// Writes entities in one transaction, each with its tags, search entry, audit entry and the
+    /// relations its descriptor declares (both directions, replacing what it declared before).
+    /// Version 1 inserts (Conflict if the reference exists); version n updates only if the
+    /// stored version is n - 1. Any conflict writes nothing of the batch.
+    async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()>;
+    /// Marks entities of a source orphaned (or no longer orphaned), with an audit entry each.
+    async fn catalog_set_orphan(&self, refs: &[String], orphan: bool, audits: Vec<AuditDraft>) -> StoreResult<()>;
+    /// References of the entities whose `source` is `source`.
+    async fn catalog_refs_from(&self, source: &str) -> StoreResult<Vec<String>>;
     /// Deletes an entity if its stored version is `version` (Conflict otherwise, NotFound if gone).
     async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
     /// One page of entities (without bodies) sorted by kind and name, and the total count.
@@ -235,6 +322,28 @@ pub trait Store: Send + Sync + 'static {
     async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>>;
     /// Descriptors (JSON text) of every entity matching the filter, ignoring the page, sorted.
     async fn catalog_bodies(&self, filter: &CatalogFilter) -> StoreResult<Vec<String>>;
+
+    /// Candidate matches, best first by the database's own measure (at most `limit`).
+    async fn search(&self, spec: &SearchSpec) -> StoreResult<Vec<SearchDoc>>;
+    /// Entries whose lower-case name starts with `prefix` (at most `limit`).
+    async fn search_by_name(&self, prefix: &str, kind: Option<&str>, limit: i64) -> StoreResult<Vec<SearchDoc>>;
+    /// How many entries match `spec` (ignoring its kind and limit), per kind.
+    async fn search_counts(&self, spec: &SearchSpec) -> StoreResult<Vec<(String, i64)>>;
+    async fn search_log(&self, entry: &SearchLogRecord) -> StoreResult<()>;
+    /// Records which result of a logged search was opened (only the first opening counts).
+    async fn search_log_open(&self, id: &str, key: &str, rank: i64, opened_ms: i64) -> StoreResult<()>;
+    async fn search_log_get(&self, id: &str) -> StoreResult<Option<SearchLogRecord>>;
+    /// Logged searches since `since`, oldest first.
+    async fn search_logs_since(&self, since: &str) -> StoreResult<Vec<SearchLogRecord>>;
+
+    async fn doc_get(&self, id: &str) -> StoreResult<Option<DocRecord>>;
+    /// Documents of an entity (or with None the standalone guides), by path; without markdown.
+    async fn docs_of(&self, entity_ref: Option<&str>) -> StoreResult<Vec<DocRecord>>;
+    /// Every document's id, title and entity (without markdown), for the docs hub.
+    async fn docs_all(&self) -> StoreResult<Vec<DocRecord>>;
+    /// Writes a document and its search entry; version rules as `catalog_write`.
+    async fn doc_put(&self, doc: &DocRecord, search: &SearchDoc, audit: AuditDraft) -> StoreResult<()>;
+    async fn doc_delete(&self, id: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
 
     /// Appends one entry on its own (for events that change nothing else, like a denied request).
     async fn append_audit(&self, audit: AuditDraft) -> StoreResult<AuditRow>;
