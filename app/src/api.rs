@@ -247,6 +247,58 @@ pub async fn delete_entity(reference: String, version: i64) -> Result<(), AppErr
     Ok(())
 }
 
+#[server(prefix = "/fn")]
+pub async fn search(query: SearchQuery) -> Result<SearchResults, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.search(&caller, &query, crate::core::search::Origin::Page).await)
+}
+
+/// Suggestions as someone types: the first few results, not logged.
+#[server(prefix = "/fn")]
+pub async fn search_suggest(q: String) -> Result<SearchResults, AppError> {
+    let (s, caller) = ssr::context()?;
+    let query = SearchQuery { q, page_size: Some(6), ..Default::default() };
+    ssr::status(s.search(&caller, &query, crate::core::search::Origin::Unlogged).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_search_analytics(days: i64) -> Result<SearchAnalytics, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.search_analytics(&caller, days).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn docs_index() -> Result<Vec<DocSummary>, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.docs_index(&caller).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn entity_docs(reference: String) -> Result<Vec<DocSummary>, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.entity_docs(&caller, &reference).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_doc(id: String) -> Result<DocPage, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.doc_page(&caller, &id).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn save_doc(input: DocInput) -> Result<DocSummary, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.save_doc(&caller, &input).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn delete_doc(id: String, version: i64) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.delete_doc(&caller, &id, version).await)?;
+    leptos_axum::redirect("/docs");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

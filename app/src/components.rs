@@ -39,6 +39,7 @@ pub fn Layout() -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 " Platform"
             </A>
+            <crate::pages::search::SearchBox/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match me.await {
@@ -71,12 +72,13 @@ pub fn Layout() -> impl IntoView {
 
 /// The links a person may use: the same list in the desktop sidebar and in the phone menu.
 fn nav_links(me: &Me) -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![("/", "Home"), ("/catalog", "Catalog"), ("/teams", "Teams"), ("/account", "Account")];
+    let mut links = vec![("/", "Home"), ("/catalog", "Catalog"), ("/docs", "Docs"), ("/teams", "Teams"), ("/account", "Account")];
     if can_read_some_audit(&subject(me)) {
         links.push(("/audit", "Audit log"));
     }
     if me.is_admin {
         links.push(("/admin/users", "Users"));
+        links.push(("/admin/search", "Search analytics"));
     }
     links
 }

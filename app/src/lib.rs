@@ -78,11 +78,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("catalog") view=CatalogListPage ssr=SsrMode::Async/>
                     <Route path=path!("catalog/import") view=CatalogImportPage ssr=SsrMode::Async/>
                     <Route path=path!("catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
+                    <Route path=path!("search") view=SearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("docs") view=DocsPage ssr=SsrMode::Async/>
+                    <Route path=path!("docs/*id") view=DocViewPage ssr=SsrMode::Async/>
+                    <Route path=path!("doc-editor") view=DocEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("teams/:slug") view=TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/search") view=SearchAnalyticsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -2,8 +2,12 @@
 //! to server functions, so every page works before the WASM bundle has loaded.
 
 pub mod catalog;
+pub mod docs;
+pub mod search;
 
 pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage, OwnedEntities};
+pub use docs::{DocEditorPage, DocViewPage, DocsPage};
+pub use search::{SearchAnalyticsPage, SearchPage};
 
 use crate::api::*;
 use crate::authz::{decide, Action, Decision};

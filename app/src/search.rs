@@ -57,7 +57,7 @@ pub fn word_similarity(term: &str, text: &str) -> f64 {
 
 /// A typo-tolerant candidate is kept only when every term resembles some word of its name or
 /// title this closely.
-pub const TYPO_THRESHOLD: f64 = 0.35;
+pub const TYPO_THRESHOLD: f64 = 0.3;
 
 pub fn resembles(terms: &[String], name: &str, title: &str) -> bool {
     let text = format!("{name} {title}");

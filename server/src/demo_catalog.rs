@@ -541,6 +541,59 @@ const BUCKETS: &[(&str, &str, &str, &[&str], &str)] = &[
 ];
 
 /// The demo organisation's catalog: about three hundred entities as Backstage YAML.
+/// A demo document: (entity reference or None for a guide, path, title, Markdown).
+pub type DemoDoc = (Option<String>, String, String, String);
+
+/// The demo documentation: an overview and runbook for every service, and a few guides.
+pub fn demo_docs() -> Vec<DemoDoc> {
+    let mut docs: Vec<DemoDoc> = GUIDES.iter().map(|(path, title, text)| (None, path.to_string(), title.to_string(), text.to_string())).collect();
+    for s in SYSTEMS {
+        for service in s.services {
+            let name = service.name;
+            let title = title_case(name);
+            let store = match service.store {
+                Postgres => "PostgreSQL",
+                Mysql => "MySQL",
+                Redis => "Redis",
+                Search => "OpenSearch",
+                Stateless => "nothing (it is stateless)",
+            };
+            let data = store_resource(service).map(|r| format!(" (`resource:{r}`)")).unwrap_or_default();
+            let item = with_article(service.schema);
+            let markdown = format!(
+                "# {title}\n\n{description}\n\nPart of the [{system}](/catalog/system/default/{system_name}) system, owned by the \
+                 **{owner}** team.\n\n## Running locally\n\n```sh\ngit clone https://git.acme.example/acme-retail/{name}\ncd {name}\n\
+                 make dev   # starts {store} in a container and the service on port 8080\n```\n\nBuilt with {framework} on {language}.\n\n\
+                 ## API\n\nThe REST API serves `/{path}`: create, read and list {plural}. Each request needs a service token; \
+                 see the API entity `{name}-api` in the catalog for the full definition.\n\n## Data\n\nStores {item} per record in \
+                 {store}{data}. Backups run nightly and are kept for 35 days.\n\n## Runbook\n\n### Error rate above 1 %\n\n\
+                 1. Check the dashboard linked on the catalog page.\n2. Look for a recent deployment and roll it back if the errors started with it.\n\
+                 3. Page `{owner}-primary` if it lasts longer than 10 minutes.\n\n### Latency above the objective\n\n\
+                 Scale out first (`replicas +2`), then look for slow queries in {store}.\n\n## Contacts\n\nOn call: `{owner}-primary`. \
+                 Questions: the #{owner} channel.\n",
+                description = service.description,
+                system = s.title,
+                system_name = s.name,
+                owner = s.owner,
+                framework = display_name(s.framework),
+                language = display_name(s.language),
+                path = service.path,
+                plural = spaced_lower(service.schema) + "s",
+            );
+            docs.push((Some(format!("component:default/{name}")), "index".into(), format!("{title} overview"), markdown));
+        }
+    }
+    docs
+}
+
+/// (path, title, Markdown) of the demo guides.
+const GUIDES: &[(&str, &str, &str)] = &[
+    ("getting-started", "Getting started as a developer", "# Getting started as a developer\n\nWelcome! This portal is where you find services, APIs and their owners, read their docs, and create what you need yourself.\n\n## Find something\n\nPress `/` anywhere and type part of a name: *pay* finds the payment service, its API and its docs. Small typos are forgiven.\n\n## Your team's things\n\nThe home page lists what your teams own. The catalog filters by owner, kind, lifecycle and tag; share a filtered view by copying its address.\n\n## Get access\n\nAsk your Team Lead to add you to the team on the Teams page.\n"),
+    ("register-a-service", "Register a service in the catalog", "# Register a service in the catalog\n\nEvery service describes itself in a `catalog-info.yaml` at the root of its repository, in Backstage's format.\n\n## The descriptor\n\n```yaml\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: my-service\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n  lifecycle: production\n  owner: my-team\n  system: my-system\n```\n\n## Import it\n\nPaste it on the *Import YAML* page, or ask a Platform Admin to register the repository as a location so changes are picked up automatically.\n\n## Docs\n\nWith `backstage.io/techdocs-ref: dir:.`, the Markdown files in the repository's `docs/` folder become the service's docs here.\n"),
+    ("on-call", "Being on call", "# Being on call\n\nEach team has a primary and a secondary on-call rotation (`<team>-primary`).\n\n## Before your shift\n\n- Check you can sign in to the portal and the dashboards.\n- Read the runbooks of your team's tier 1 services.\n\n## During an incident\n\n1. Acknowledge the page within 5 minutes.\n2. Open an incident channel and say what you see.\n3. Follow the service's runbook; roll back first, investigate later.\n\n## After\n\nWrite a short review within two working days.\n"),
+    ("writing-docs", "Writing good docs", "# Writing good docs\n\nDocs live next to the code, in Markdown, and show up here and in search.\n\n## Structure\n\nStart with one paragraph that says what the service does and for whom. Then: running locally, the API, data, and a runbook with one section per alert.\n\n## Headings\n\nLevel 2 to 4 headings make the table of contents; link to a section with its anchor.\n"),
+];
+
 pub fn demo_catalog() -> String {
     let mut entities = Vec::new();
     groups_and_people(&mut entities);

@@ -1,6 +1,9 @@
 //! The `platform` server: configuration, the two stores, the HTTP surface (pages, server
 //! functions, REST API, health, metrics), demo seeding and the command line.
 
+// The router's nested service and view types need more room than the default to lay out.
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod demo_catalog;
 pub mod rest;

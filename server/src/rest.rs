@@ -34,6 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog/entities/{kind}/{namespace}/{name}", get(catalog_get).delete(catalog_delete))
         .route("/catalog/apply", post(catalog_apply))
         .route("/catalog/export", get(catalog_export))
+        .route("/search", get(search))
+        .route("/search/analytics", get(search_analytics))
+        .route("/docs", get(list_docs).put(save_doc))
+        .route("/docs/{*id}", get(get_doc).delete(delete_doc))
         .route("/audit", get(list_audit))
         .route("/audit/verify", get(verify_audit))
         .route("/audit/export", get(export_audit))
@@ -362,6 +366,63 @@ async fn catalog_export(State(s): State<Services>, Authed(c): Authed, q: Result<
     }
 }
 
+/// Searches entities and documents: exact names first, then substring matches, then (when
+/// nothing matches exactly) names alike the query, tolerating small typos. The search is logged
+/// for search analytics.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(
+        ("q" = String, Query, description = "what to look for"), ("kind" = Option<String>, Query, description = "Component, API, …, or Doc"),
+        ("page" = Option<i64>, Query, description = "from 1"), ("page_size" = Option<i64>, Query, description = "1 to 50, default 20")),
+    responses((status = 200, body = SearchResults), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn search(State(s): State<Services>, Authed(c): Authed, q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<SearchResults> {
+    match q {
+        Ok(Query(q)) => s.search(&c, &q, app::core::search::Origin::Page).await.into(),
+        Err(e) => ApiResult(Err(AppError::BadRequest(format!("{} (give the text to look for as ?q=…)", e.body_text())))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DaysQuery {
+    days: Option<i64>,
+}
+
+/// Search success rate, time to find, zero-result queries (Platform Admins).
+#[utoipa::path(get, path = "/api/v1/search/analytics", tag = "search", params(("days" = Option<i64>, Query, description = "1 to 90, default 30")),
+    responses((status = 200, body = SearchAnalytics), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn search_analytics(State(s): State<Services>, Authed(c): Authed, Query(q): Query<DaysQuery>) -> ApiResult<SearchAnalytics> {
+    s.search_analytics(&c, q.days.unwrap_or(30)).await.into()
+}
+
+#[utoipa::path(get, path = "/api/v1/docs", tag = "docs", responses((status = 200, body = Vec<DocSummary>), (status = 401, body = ErrorBody)))]
+async fn list_docs(State(s): State<Services>, Authed(c): Authed) -> ApiResult<Vec<DocSummary>> {
+    s.docs_index(&c).await.into()
+}
+
+#[utoipa::path(get, path = "/api/v1/docs/{id}", tag = "docs", params(("id" = String, Path, description = "guides/<path> or <entity ref>/<path>")),
+    responses((status = 200, body = DocPage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_doc(State(s): State<Services>, Authed(c): Authed, Path(id): Path<String>) -> ApiResult<DocPage> {
+    s.doc_page(&c, &id).await.into()
+}
+
+/// Creates a document (no `id`) or changes one (`id` and the `version` you edited: a stale
+/// version gets 409).
+#[utoipa::path(put, path = "/api/v1/docs", tag = "docs", request_body = DocInput,
+    responses((status = 200, body = DocSummary), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn save_doc(State(s): State<Services>, Authed(c): Authed, Body(input): Body<DocInput>) -> ApiResult<DocSummary> {
+    s.save_doc(&c, &input).await.into()
+}
+
+#[utoipa::path(delete, path = "/api/v1/docs/{id}", tag = "docs", params(("id" = String, Path), ("version" = i64, Query)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_doc(State(s): State<Services>, Authed(c): Authed, Path(id): Path<String>, q: Result<Query<VersionQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let Ok(Query(q)) = q else {
+        return error_response(&AppError::field("version", "Give the version you are deleting (?version=N)."));
+    };
+    match s.delete_doc(&c, &id, q.version).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
 struct Security;
 
 impl utoipa::Modify for Security {
@@ -382,7 +443,7 @@ impl utoipa::Modify for Security {
     info(title = "Platform API", version = "1", description = "Self-service developer platform. Authenticate with `Authorization: Bearer <API token>` or the session cookie. Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."),
     paths(login, logout, me, change_password, list_users, create_user, get_user, update_user, list_teams, create_team, get_team,
           delete_team, set_member, list_environments, list_tokens, create_token, revoke_token, list_audit, verify_audit, export_audit,
-          catalog_list, catalog_get, catalog_delete, catalog_apply, catalog_export),
+          catalog_list, catalog_get, catalog_delete, catalog_apply, catalog_export, search, search_analytics, list_docs, get_doc, save_doc, delete_doc),
     components(schemas(ErrorBody, ErrorDetail, Role, Tier)),
     modifiers(&Security),
 )]

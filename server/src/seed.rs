@@ -21,7 +21,8 @@ const DEMO_TEAMS: [(&str, &str, &str); 3] = [
     ("platform", "Platform", "The platform team: templates, policies and this portal."),
 ];
 
-/// Seeds the demo catalog (see `demo_catalog`) if the catalog is empty. Returns the report.
+/// Seeds the demo catalog and its docs (see `demo_catalog`) if the catalog is empty. Returns the
+/// catalog's apply report.
 pub async fn seed_demo_catalog(services: &Services) -> Result<Option<app::types::ApplyReport>, AppError> {
     let empty = app::core::store::CatalogFilter { limit: 1, ..Default::default() };
     if services.store.catalog_list(&empty).await.map_err(AppError::internal)?.1 > 0 {
@@ -29,6 +30,9 @@ pub async fn seed_demo_catalog(services: &Services) -> Result<Option<app::types:
     }
     let yaml = crate::demo_catalog::demo_catalog();
     let report = services.apply_catalog(app::core::catalog::Applier::System, &yaml, "seed").await?;
+    for (entity, path, title, markdown) in crate::demo_catalog::demo_docs() {
+        services.put_doc_as_system(entity.as_deref(), &path, &title, &markdown, "seed").await?;
+    }
     Ok(Some(report))
 }
 

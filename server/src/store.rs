@@ -48,7 +48,11 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
         sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
         Ok(Arc::new(SqliteStore::new(pool)))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let opts = sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| ConnectError::Invalid(e.to_string()))?;
+        // Typo-tolerant search asks for words at least this alike (pg_trgm's default is 0.6,
+        // which misses two swapped letters in a seven-letter word).
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url)
+            .map_err(|e| ConnectError::Invalid(e.to_string()))?
+            .options([("pg_trgm.word_similarity_threshold", "0.3")]);
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))

@@ -7,12 +7,12 @@ use crate::rest;
 use app::core::service::SESSION_COOKIE;
 use app::core::{Caller, Services};
 use app::error::AppError;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{FromRef, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(move || async move { metrics.render() }))
         .route("/theme", post(set_theme))
+        .route("/search/go", get(search_go))
         .nest("/api/v1", rest::routes())
         .leptos_routes_with_context(&state, routes, move || provide_context(services.clone()), move || app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
@@ -94,6 +95,33 @@ async fn readyz(State(services): State<Services>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "the database is not reachable").into_response()
         }
     }
+}
+
+/// A search result being opened: `id` names a logged search (the search page), or `q`, `n`
+/// (results) and `ms` (since the first keystroke) describe a suggestion.
+#[derive(serde::Deserialize)]
+struct SearchGo {
+    id: Option<String>,
+    q: Option<String>,
+    n: Option<i64>,
+    ms: Option<i64>,
+    key: String,
+    rank: i64,
+    to: String,
+}
+
+/// Records which search result was opened (search analytics), then goes there. Links point
+/// here, so it works without JavaScript; only local addresses are followed.
+async fn search_go(State(services): State<Services>, Extension(caller): Extension<Caller>, Query(go): Query<SearchGo>) -> Response {
+    let recorded = match (&go.id, &go.q) {
+        (Some(id), _) => services.search_opened(&caller, id, &go.key, go.rank).await,
+        (None, Some(q)) => services.suggestion_opened(&caller, q, go.n.unwrap_or(0), &go.key, go.rank, go.ms.unwrap_or(0)).await,
+        (None, None) => Ok(()),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "could not record an opened search result");
+    }
+    Redirect::to(&app::api::safe_next(Some(&go.to))).into_response()
 }
 
 #[derive(serde::Deserialize)]

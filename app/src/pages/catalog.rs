@@ -316,6 +316,7 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
                 view! { <dl class="facts relations">{relation_list}</dl> }.into_any()
             }}
         </section>
+        <crate::pages::docs::EntityDocs entity_ref=s.entity_ref.clone() editable=may_delete/>
         {definition.map(|def| view! {
             <section class="card" aria-labelledby="def-h">
                 <h2 id="def-h">"API definition"</h2>
