@@ -118,11 +118,15 @@ fn hits(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
     merged
 }
 
-/// `text` cut into parts, those matching a term marked.
+/// `text` cut into parts, those matching a term (or a word of a hyphenated term) marked.
 pub fn highlight(text: &str, terms: &[String]) -> Vec<TextPart> {
+    let mut pieces: Vec<String> = terms.to_vec();
+    for t in terms {
+        pieces.extend(words(t).filter(|w| w.chars().count() >= 2 && !pieces_contains(terms, w)));
+    }
     let mut parts = Vec::new();
     let mut at = 0;
-    for (s, e) in hits(text, terms) {
+    for (s, e) in hits(text, &pieces) {
         if s > at {
             parts.push(TextPart { text: text[at..s].to_string(), hit: false });
         }
@@ -133,6 +137,10 @@ pub fn highlight(text: &str, terms: &[String]) -> Vec<TextPart> {
         parts.push(TextPart { text: text[at..].to_string(), hit: false });
     }
     parts
+}
+
+fn pieces_contains(terms: &[String], w: &str) -> bool {
+    terms.iter().any(|t| t == w)
 }
 
 /// About `width` characters of `text` around its first match (its start when nothing
@@ -155,14 +163,24 @@ pub fn snippet(text: &str, terms: &[String], width: usize) -> Vec<TextPart> {
     highlight(&cut, terms)
 }
 
-/// Markdown reduced to its words, for the index and for snippets.
+/// Markdown reduced to its words, for the index and for snippets (link targets dropped).
 pub fn plain_text(markdown: &str) -> String {
-    markdown
-        .lines()
-        .map(|l| l.trim_start_matches(['#', '>', '-', '*', ' ', '|']).replace(['`', '*', '|'], " "))
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(markdown.len());
+    for line in markdown.lines() {
+        let line = line.trim_start_matches(['#', '>', '-', '*', ' ', '|']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut rest = line;
+        // `[text](target)` keeps only `text`.
+        while let Some(i) = rest.find("](") {
+            out.push_str(&rest[..i]);
+            rest = rest[i + 2..].split_once(')').map_or("", |(_, after)| after);
+        }
+        out.push_str(rest);
+        out.push(' ');
+    }
+    out.replace(['`', '*', '|', '['], " ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -217,6 +235,9 @@ mod tests {
         // Overlapping terms merge into one mark.
         let parts = highlight("checkout", &t("check eck"));
         assert_eq!(parts.iter().filter(|p| p.hit).count(), 1);
+        // A hyphenated query marks its words in a title written with spaces.
+        let parts = highlight("Card Vault", &t("card-va"));
+        assert_eq!(parts.iter().filter(|p| p.hit).map(|p| p.text.as_str()).collect::<Vec<_>>(), vec!["Card", "Va"]);
     }
 
     #[test]
@@ -234,6 +255,7 @@ mod tests {
 
     #[test]
     fn markdown_becomes_plain_words() {
-        assert_eq!(plain_text("# Title\n\n- item `code`\n> quote\n\n| a | b |"), "Title item  code  quote a   b");
+        assert_eq!(plain_text("# Title\n\n- item `code`\n> quote\n\n| a | b |"), "Title item code quote a b");
+        assert_eq!(plain_text("Part of the [Payments](/catalog/system/default/payments) system."), "Part of the Payments system.");
     }
 }

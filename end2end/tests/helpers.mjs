@@ -29,15 +29,15 @@ export const VIEWPORTS = [
 ];
 
 /** Demo accounts (all with PASSWORD) and the main-navigation links each must see. */
-const EVERYONE = ['Home', 'Catalog', 'Teams', 'Account'];
+const EVERYONE = ['Home', 'Catalog', 'Docs', 'Teams', 'Account'];
 export const ROLES = [
   { username: 'viewer', role: 'Viewer', links: [...EVERYONE] },
   { username: 'junior', role: 'Junior Developer', links: [...EVERYONE] },
   { username: 'senior', role: 'Senior Developer', links: [...EVERYONE] },
   { username: 'lead', role: 'Team Lead (payments)', links: [...EVERYONE, 'Audit log'] },
-  { username: 'admin', role: 'Platform Admin', links: [...EVERYONE, 'Audit log', 'Users'] },
+  { username: 'admin', role: 'Platform Admin', links: [...EVERYONE, 'Audit log', 'Users', 'Search analytics'] },
 ];
-export const ALL_NAV_LINKS = ['Home', 'Catalog', 'Teams', 'Account', 'Audit log', 'Users'];
+export const ALL_NAV_LINKS = ['Home', 'Catalog', 'Docs', 'Teams', 'Account', 'Audit log', 'Users', 'Search analytics'];
 
 const LAUNCH_ARGS = [
   '--no-sandbox',

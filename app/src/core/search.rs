@@ -191,9 +191,10 @@ impl Services {
         let audit = caller.audit("search.analytics", "search");
         self.authorize(caller, Action::ReadSearchAnalytics, audit).await?;
         let days = days.clamp(1, 90);
-        let since = timestamp(chrono::Utc::now() - chrono::Duration::days(days));
-        let logs = self.store.search_logs_since(&since).await.map_err(db)?;
-        Ok(analytics(days, &logs))
+        let today = chrono::Utc::now().date_naive();
+        let first = (today - chrono::Duration::days(days - 1)).and_time(chrono::NaiveTime::MIN).and_utc();
+        let logs = self.store.search_logs_since(&timestamp(first)).await.map_err(db)?;
+        Ok(analytics(days, &logs, today))
     }
 }
 
@@ -201,8 +202,9 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * p).round() as usize])
 }
 
-/// The figures of the analytics page from the logged searches (pure, so tested directly).
-pub fn analytics(days: i64, logs: &[SearchLogRecord]) -> SearchAnalytics {
+/// The figures of the analytics page from the logged searches of the `days` days up to `today`
+/// (pure, so tested directly). Every day of the period has its bar, searched or not.
+pub fn analytics(days: i64, logs: &[SearchLogRecord], today: chrono::NaiveDate) -> SearchAnalytics {
     let n = logs.len() as i64;
     let opened: Vec<&SearchLogRecord> = logs.iter().filter(|l| l.opened_key.is_some()).collect();
     let mut ttf: Vec<i64> = opened.iter().filter_map(|l| l.opened_ms).collect();
@@ -210,7 +212,12 @@ pub fn analytics(days: i64, logs: &[SearchLogRecord]) -> SearchAnalytics {
     let mut took: Vec<i64> = logs.iter().filter(|l| l.origin == "page").map(|l| l.took_us).collect();
     took.sort();
     let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
-    let mut per_day: std::collections::BTreeMap<String, SearchDay> = Default::default();
+    let mut per_day: std::collections::BTreeMap<String, SearchDay> = (0..days)
+        .map(|back| {
+            let day = (today - chrono::Duration::days(back)).format("%Y-%m-%d").to_string();
+            (day.clone(), SearchDay { day, searches: 0, successful: 0 })
+        })
+        .collect();
     let mut per_query: std::collections::HashMap<String, QueryStat> = Default::default();
     for l in logs {
         let day = l.at.get(..10).unwrap_or("").to_string();
@@ -270,20 +277,22 @@ mod tests {
             log("payments", 5, None, "2026-11-26T11:00:00.000Z"),
             log("nothing-here", 0, None, "2026-11-26T12:00:00.000Z"),
         ];
-        let a = analytics(30, &logs);
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let a = analytics(30, &logs, today);
         assert_eq!(a.searches, 4);
         assert_eq!(a.success_rate, 0.5);
         assert_eq!(a.zero_result_rate, 0.25);
         assert_eq!(a.time_to_find_p50_ms, Some(3000));
         assert_eq!(a.mean_opened_rank, Some(2.0));
         assert_eq!(a.search_p50_ms, Some(1.5));
-        assert_eq!(a.per_day.len(), 2);
-        assert_eq!(a.per_day[1].searches, 3);
+        assert_eq!(a.per_day.len(), 30, "every day of the period");
+        assert_eq!(a.per_day[29].day, "2026-11-26");
+        assert_eq!((a.per_day[28].searches, a.per_day[29].searches, a.per_day[0].searches), (1, 3, 0));
         assert_eq!(a.top_queries[0].query, "payments");
         assert_eq!(a.top_queries[0].searches, 3);
         assert_eq!(a.zero_result_queries.len(), 1);
         assert_eq!(a.zero_result_queries[0].query, "nothing-here");
-        let empty = analytics(7, &[]);
+        let empty = analytics(7, &[], today);
         assert_eq!((empty.searches, empty.success_rate, empty.time_to_find_p50_ms), (0, 0.0, None));
     }
 }

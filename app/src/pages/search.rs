@@ -19,7 +19,8 @@ fn marked(parts: Vec<TextPart>) -> impl IntoView {
         .collect_view()
 }
 
-/// The address that records the opening of a result, then goes to it.
+/// The address that records the opening of a result, then goes to it (a server route: links to
+/// it carry `rel="external"` so the client-side router lets the browser follow them).
 fn go_href(hit: &SearchHit, origin: &str) -> String {
     format!("/search/go?{origin}&key={}&rank={}&to={}", encode(&hit.key), hit.rank, encode(&hit.url))
 }
@@ -174,7 +175,7 @@ pub fn SearchBox() -> impl IntoView {
                         view! {
                             <li role="option" id=format!("suggestion-{i}") aria-selected=move || (active.get() == Some(i)).to_string()
                                 class:active=move || active.get() == Some(i)>
-                                <a href=href tabindex="-1" on:click=move |ev| { ev.prevent_default(); open(&hit_c, &r_c); }>
+                                <a href=href rel="external" tabindex="-1" on:click=move |ev| { ev.prevent_default(); open(&hit_c, &r_c); }>
                                     <span class="kind">{hit.kind.clone()}</span>
                                     <span>{marked(hit.title.clone())}</span>
                                 </a>
@@ -274,7 +275,7 @@ fn SearchResultsView(q: SearchQuery, r: SearchResults) -> impl IntoView {
             let owner = hit.owner.clone().map(|o| o.split_once('/').map(|(_, n)| n.to_string()).unwrap_or(o));
             view! {
                 <li class="hit">
-                    <a class="hit-title" href=go_href(hit, &origin)>{marked(hit.title.clone())}</a>
+                    <a class="hit-title" href=go_href(hit, &origin) rel="external">{marked(hit.title.clone())}</a>
                     <span class="badge">{hit.kind.clone()}</span>
                     {owner.map(|o| view! { <span class="muted small">{format!(" · {o}")}</span> })}
                     <p class="snippet">{marked(hit.snippet.clone())}</p>
@@ -284,7 +285,7 @@ fn SearchResultsView(q: SearchQuery, r: SearchResults) -> impl IntoView {
         .collect_view();
     view! {
         <div class="catalog">
-            <details class="filters-panel" open=true>
+            <details class="filters-panel">
                 <summary>"Kinds"</summary>
                 <div class="facets">
                     <section class="facet" aria-label="Narrow by kind">
@@ -401,7 +402,7 @@ fn AnalyticsView(a: SearchAnalytics) -> impl IntoView {
         </dl>
         <section class="card" aria-labelledby="per-day-h">
             <h2 id="per-day-h">"Searches per day"</h2>
-            {if a.per_day.is_empty() {
+            {if a.searches == 0 {
                 view! { <p class="muted">"No searches in this period yet."</p> }.into_any()
             } else {
                 view! {
