@@ -25,7 +25,8 @@ use app::catalog::{derive_relations, parse_documents, validate};
 use app::core::catalog::Applier;
 use app::core::store::{CatalogFilter, Facet};
 use app::core::{Caller, Principal, Services};
-use app::types::CatalogQuery;
+use app::core::search::Origin;
+use app::types::{CatalogQuery, SearchQuery};
 use server::demo_catalog::generated_catalog;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -456,6 +457,37 @@ async fn run(args: Args) -> Result<(), String> {
         );
     }
     {
+        let (s, c, q) = (services.clone(), caller.clone(), first_page.clone());
+        all.push(
+            series("first list page, counts not cached", args.requests, budget, |_| {
+                let (s, c, q) = (s.clone(), c.clone(), q.clone());
+                async move {
+                    s.counts.clear();
+                    s.catalog_list(&c, &q, true).await.is_ok()
+                }
+            })
+            .await,
+        );
+    }
+    {
+        // Part of a real name (its first six characters), as someone types it; logged like a
+        // search from the search page.
+        let (s, c) = (services.clone(), caller.clone());
+        let words: Arc<Vec<String>> = Arc::new(
+            sample_refs.iter().map(|r| r.rsplit('/').next().unwrap_or(r).chars().take(6).collect()).collect(),
+        );
+        let mut pick = Rng(0x5ea7_c4ed_0042_0002);
+        let order: Vec<usize> = (0..args.requests + 5).map(|_| pick.below(words.len())).collect();
+        all.push(
+            series("search (part of a name)", args.requests, budget, |i| {
+                let (s, c) = (s.clone(), c.clone());
+                let q = SearchQuery { q: words[order[i]].clone(), ..Default::default() };
+                async move { s.search(&c, &q, Origin::Page).await.is_ok() }
+            })
+            .await,
+        );
+    }
+    {
         let (s, c) = (services.clone(), caller.clone());
         let refs = Arc::new(sample_refs);
         let mut pick = Rng(0x0bad_cafe_0042_0001);
@@ -489,7 +521,8 @@ async fn run(args: Args) -> Result<(), String> {
         let mut d = Vec::new();
         for _ in 0..reps {
             let t = Instant::now();
-            let _ = store.catalog_list(&f).await;
+            let _ = store.catalog_count(&f).await;
+            let _ = store.catalog_page(&f).await;
             d.push(t.elapsed());
             if t.elapsed() > budget / 20 {
                 break;

@@ -25,7 +25,7 @@ const DEMO_TEAMS: [(&str, &str, &str); 3] = [
 /// catalog's apply report.
 pub async fn seed_demo_catalog(services: &Services) -> Result<Option<app::types::ApplyReport>, AppError> {
     let empty = app::core::store::CatalogFilter { limit: 1, ..Default::default() };
-    if services.store.catalog_list(&empty).await.map_err(AppError::internal)?.1 > 0 {
+    if services.store.catalog_count(&empty).await.map_err(AppError::internal)? > 0 {
         return Ok(None);
     }
     let yaml = crate::demo_catalog::demo_catalog();

@@ -901,6 +901,7 @@ macro_rules! sql_store {
                     }
                     q.execute(&mut *tx).await.map_err(err)?;
                 }
+                sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();
                 Self::index(&mut tx, &docs).await?;
                 Self::append_all(&mut tx, writes.iter().map(|w| w.audit.clone()).collect()).await?;
@@ -920,6 +921,7 @@ macro_rules! sql_store {
                     }
                     q.execute(&mut *tx).await.map_err(err)?;
                 }
+                sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 Self::append_all(&mut tx, audits).await?;
                 tx.commit().await.map_err(err)
             }
@@ -953,21 +955,21 @@ macro_rules! sql_store {
                     });
                 }
                 sqlx::query("DELETE FROM search_documents WHERE entity_ref = $1").bind(entity_ref).execute(&mut *tx).await.map_err(err)?;
+                sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 Self::append(&mut tx, audit).await?;
                 tx.commit().await.map_err(err)
             }
 
-            async fn catalog_list(&self, f: &CatalogFilter) -> StoreResult<(Vec<CatalogRecord>, i64)> {
+            async fn catalog_page(&self, f: &CatalogFilter) -> StoreResult<Vec<CatalogRecord>> {
                 let (clause, binds) = catalog_where(f, None);
-                let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM catalog_entities e{clause}")));
-                for b in &binds {
-                    count = count.bind(b.clone());
-                }
-                let (total,) = count.fetch_one(&self.pool).await.map_err(err)?;
-                let columns = CATALOG_COLUMNS.replace("body, ", "");
+                let columns = CATALOG_COLUMNS.replace("body, ", "").replace(", ", ", e.");
                 let n = binds.len();
+                // The page is chosen from the ordering index alone, then its rows are read: a deep
+                // page skips index entries, not table rows.
                 let sql = format!(
-                    "SELECT {columns} FROM catalog_entities e{clause} ORDER BY e.kind, e.name, e.namespace LIMIT ${} OFFSET ${}",
+                    "SELECT e.{columns} FROM catalog_entities e JOIN (SELECT e.entity_ref FROM catalog_entities e{clause} \
+                     ORDER BY e.kind, e.name, e.namespace LIMIT ${} OFFSET ${}) p ON p.entity_ref = e.entity_ref \
+                     ORDER BY e.kind, e.name, e.namespace",
                     n + 1,
                     n + 2
                 );
@@ -977,7 +979,21 @@ macro_rules! sql_store {
                 }
                 let rows = q.bind(f.limit).bind(f.offset).fetch_all(&self.pool).await.map_err(err)?;
                 let records = rows.iter().map(|r| Self::catalog(r, false)).collect::<StoreResult<Vec<_>>>()?;
-                Ok((self.with_tags(records).await?, total))
+                self.with_tags(records).await
+            }
+
+            async fn catalog_count(&self, f: &CatalogFilter) -> StoreResult<i64> {
+                let (clause, binds) = catalog_where(f, None);
+                let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM catalog_entities e{clause}")));
+                for b in &binds {
+                    count = count.bind(b.clone());
+                }
+                Ok(count.fetch_one(&self.pool).await.map_err(err)?.0)
+            }
+
+            async fn catalog_generation(&self) -> StoreResult<i64> {
+                let (g,): (i64,) = sqlx::query_as("SELECT generation FROM catalog_meta WHERE id = 1").fetch_one(&self.pool).await.map_err(err)?;
+                Ok(g)
             }
 
             async fn catalog_facet(&self, facet: Facet, f: &CatalogFilter) -> StoreResult<Vec<(String, i64)>> {

@@ -20,6 +20,38 @@ pub enum Applier<'a> {
 
 use super::service::db;
 
+/// List totals and facet counts per filter, each valid for the catalog generation it was
+/// counted at. Bounded: when full it starts over.
+#[derive(Default)]
+pub struct CountCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, i64, Option<Facets>)>>,
+}
+
+impl CountCache {
+    const CAPACITY: usize = 512;
+
+    /// Forgets every count (the benchmark measures uncached lists with it).
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn get(&self, key: &str, generation: i64, with_facets: bool) -> Option<(i64, Option<Facets>)> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries.get(key) {
+            Some((g, total, facets)) if *g == generation && (facets.is_some() || !with_facets) => Some((*total, facets.clone())),
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: String, generation: i64, total: i64, facets: Option<Facets>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key, (generation, total, facets));
+    }
+}
+
 /// Entities written per transaction when applying.
 pub const APPLY_BATCH: usize = 500;
 
@@ -323,18 +355,42 @@ impl Services {
         }
     }
 
-    /// A page of entities; with `with_facets`, also the counts per facet value (seven more
-    /// queries, so lists that show no facets skip them).
+    /// A page of entities; with `with_facets`, also the counts per facet value. Totals and
+    /// facet counts are cached per filter until the catalog changes (its generation moves).
     pub async fn catalog_list(&self, caller: &Caller, q: &CatalogQuery, with_facets: bool) -> Result<CatalogPage, AppError> {
         caller.require()?;
         let filter = filter_of(q)?;
-        let (records, total) = self.store.catalog_list(&filter).await.map_err(db)?;
+        let generation = self.store.catalog_generation().await.map_err(db)?;
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            filter.kind, filter.spec_type, filter.owner_ref, filter.lifecycle, filter.tag, filter.system_ref, filter.namespace
+        );
+        let cached = self.counts.get(&key, generation, with_facets);
+        let records = self.store.catalog_page(&filter).await.map_err(db)?;
+        let (total, facets) = match cached {
+            Some(hit) => hit,
+            None => {
+                let total = self.store.catalog_count(&filter).await.map_err(db)?;
+                let facets = if with_facets { Some(self.facets(&filter).await?) } else { None };
+                self.counts.put(key, generation, total, facets.clone());
+                (total, facets)
+            }
+        };
+        Ok(CatalogPage {
+            items: records.iter().map(summary).collect(),
+            total,
+            page: filter.offset / filter.limit + 1,
+            page_size: filter.limit,
+            facets: facets.unwrap_or_default(),
+        })
+    }
+
+    async fn facets(&self, filter: &CatalogFilter) -> Result<Facets, AppError> {
         let mut facets = Facets::default();
-        let wanted: &[Facet] = if with_facets { &Facet::ALL } else { &[] };
-        for &facet in wanted {
+        for facet in Facet::ALL {
             let counts: Vec<FacetCount> = self
                 .store
-                .catalog_facet(facet, &filter)
+                .catalog_facet(facet, filter)
                 .await
                 .map_err(db)?
                 .into_iter()
@@ -350,13 +406,7 @@ impl Services {
                 Facet::Namespace => facets.namespace = counts,
             }
         }
-        Ok(CatalogPage {
-            items: records.iter().map(summary).collect(),
-            total,
-            page: filter.offset / filter.limit + 1,
-            page_size: filter.limit,
-            facets,
-        })
+        Ok(facets)
     }
 
     /// One entity by reference (`kind:namespace/name`, `kind:name`; case does not matter).

@@ -33,6 +33,8 @@ impl Default for AuthConfig {
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub config: Arc<AuthConfig>,
+    /// Catalog list totals and facet counts, per filter and catalog generation.
+    pub counts: Arc<super::catalog::CountCache>,
 }
 
 /// A signed-in user, as found from a session cookie or an API token.
@@ -226,7 +228,7 @@ fn user_audit(u: &UserRecord) -> UserAudit<'_> {
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, config: AuthConfig) -> Self {
-        Services { store, config: Arc::new(config) }
+        Services { store, config: Arc::new(config), counts: Arc::default() }
     }
 
     /// Allows, or records the refusal in the audit trail and answers 403 with the reason.

@@ -312,8 +312,13 @@ pub trait Store: Send + Sync + 'static {
     async fn catalog_refs_from(&self, source: &str) -> StoreResult<Vec<String>>;
     /// Deletes an entity if its stored version is `version` (Conflict otherwise, NotFound if gone).
     async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
-    /// One page of entities (without bodies) sorted by kind and name, and the total count.
-    async fn catalog_list(&self, filter: &CatalogFilter) -> StoreResult<(Vec<CatalogRecord>, i64)>;
+    /// One page of entities (without bodies) sorted by kind, name and namespace.
+    async fn catalog_page(&self, filter: &CatalogFilter) -> StoreResult<Vec<CatalogRecord>>;
+    /// How many entities match the filter (its page ignored).
+    async fn catalog_count(&self, filter: &CatalogFilter) -> StoreResult<i64>;
+    /// A number that changes with every catalog change (on any replica): cached counts are
+    /// valid while it stays the same.
+    async fn catalog_generation(&self) -> StoreResult<i64>;
     /// Counts per value of `facet` under every filter but its own, most frequent first (at most 50).
     async fn catalog_facet(&self, facet: Facet, filter: &CatalogFilter) -> StoreResult<Vec<(String, i64)>>;
     /// Relations whose source is `entity_ref`, declared by it or by others.
