@@ -551,3 +551,50 @@ pub struct DocInput {
     /// The version edited (0 for a new document).
     pub version: i64,
 }
+
+// ---- catalog locations -------------------------------------------------------------------------
+
+/// A registered source of catalog files: a `catalog-info.yaml` file, or a folder searched for
+/// them, in a git repository on the portal's machine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Location {
+    pub id: String,
+    /// Absolute path of the file or folder.
+    pub target: String,
+    /// Minutes between scheduled refreshes.
+    pub refresh_minutes: i64,
+    /// `pending` (never read), `ok` or `error`.
+    pub status: String,
+    pub last_refresh_at: Option<String>,
+    /// What went wrong at the last refresh (unreadable files, invalid documents), readable.
+    pub last_error: Option<String>,
+    /// Entities it provides, and how many of them vanished from it (orphans).
+    pub entities: i64,
+    pub orphans: i64,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct NewLocation {
+    /// Absolute path of a `catalog-info.yaml` file or of a folder, inside a git repository.
+    pub target: String,
+    /// Minutes between scheduled refreshes, 1 to 1440 (default 30).
+    pub refresh_minutes: Option<i64>,
+}
+
+/// What one refresh of a location did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct RefreshReport {
+    pub location: Location,
+    /// The catalog files read (relative to the repository).
+    pub files: Vec<String>,
+    pub apply: ApplyReport,
+    /// Documents written or changed from `techdocs-ref: dir:` folders.
+    pub docs_written: usize,
+    /// Entities no longer found in the location, now marked orphaned.
+    pub orphaned: Vec<String>,
+}

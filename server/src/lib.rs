@@ -4,6 +4,7 @@
 // The router's nested service and view types need more room than the default to lay out.
 #![recursion_limit = "256"]
 
+pub mod cli;
 pub mod config;
 pub mod demo_catalog;
 pub mod rest;

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "\
+const USAGE_TEMPLATE: &str = "\
 platform — self-service developer platform
 
 USAGE:
@@ -16,7 +16,7 @@ USAGE:
                                 options: --name \"Full Name\" --email user@example.com
   platform audit verify         check the audit trail's hash chain; exit 1 when broken
   platform audit export         print the audit trail as JSON Lines
-  platform help
+{CLIENT}  platform help
 
 SETTINGS (environment):
   DATABASE_URL            sqlite://data/platform.db (default) or postgres://user@host/db
@@ -27,6 +27,10 @@ SETTINGS (environment):
   PLATFORM_LOG_FORMAT     json or text; RUST_LOG sets the level (default info)
 ";
 
+fn usage() -> String {
+    USAGE_TEMPLATE.replace("{CLIENT}", server::cli::USAGE)
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("platform: {message}");
     ExitCode::from(2)
@@ -35,6 +39,10 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // The client commands talk to a running portal; the server's settings do not concern them.
+    if matches!(args.first().map(String::as_str), Some("catalog" | "search")) {
+        return server::cli::run(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -46,11 +54,11 @@ async fn main() -> ExitCode {
         ["audit", "verify"] => audit_verify(config).await,
         ["audit", "export"] => audit_export(config).await,
         ["help" | "--help" | "-h"] => {
-            print!("{USAGE}");
+            print!("{}", usage());
             ExitCode::SUCCESS
         }
         _ => {
-            eprint!("{USAGE}");
+            eprint!("{}", usage());
             fail("unknown command; see the usage above")
         }
     }
