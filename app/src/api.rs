@@ -299,6 +299,30 @@ pub async fn delete_doc(id: String, version: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+#[server(prefix = "/fn")]
+pub async fn list_locations() -> Result<Vec<Location>, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.locations(&caller).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn add_location(new: NewLocation) -> Result<RefreshReport, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.add_location(&caller, &new).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn refresh_location(id: String) -> Result<RefreshReport, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.refresh_location(&caller, &id).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn remove_location(id: String) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.delete_location(&caller, &id).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,7 @@ fn nav_links(me: &Me) -> Vec<(&'static str, &'static str)> {
     }
     if me.is_admin {
         links.push(("/admin/users", "Users"));
+        links.push(("/catalog/locations", "Locations"));
         links.push(("/admin/search", "Search analytics"));
     }
     links
@@ -87,14 +88,18 @@ fn nav_links(me: &Me) -> Vec<(&'static str, &'static str)> {
 fn NavList(me: Me, place: &'static str) -> impl IntoView {
     let theme_label = format!("theme-label-{place}");
     let location = use_location();
+    let links = nav_links(&me);
+    let hrefs = StoredValue::new(links.iter().map(|l| l.0).collect::<Vec<&'static str>>());
+    // The most specific link is the current one (Locations, not Catalog, on /catalog/locations).
     let here = move |href: &'static str| {
         let path = location.pathname.get();
-        if href == "/" { path == "/" } else { path == href || path.starts_with(&format!("{href}/")) }
+        let matches = |h: &str| if h == "/" { path == "/" } else { path == h || path.starts_with(&format!("{h}/")) };
+        matches(href) && !hrefs.with_value(|hs| hs.iter().any(|h| h.len() > href.len() && matches(h)))
     };
     view! {
         <nav aria-label="Main" class="nav">
             <ul>
-                {nav_links(&me)
+                {links
                     .into_iter()
                     .map(|(href, label)| {
                         view! {

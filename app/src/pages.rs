@@ -3,10 +3,13 @@
 
 pub mod catalog;
 pub mod docs;
+pub mod graph;
+pub mod locations;
 pub mod search;
 
 pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage, OwnedEntities};
 pub use docs::{DocEditorPage, DocViewPage, DocsPage};
+pub use locations::LocationsPage;
 pub use search::{SearchAnalyticsPage, SearchPage};
 
 use crate::api::*;

@@ -325,6 +325,9 @@ pub struct EntityDetail {
     /// Send it back when deleting: a stale version gets 409 Conflict.
     pub version: i64,
     pub updated_at: String,
+    /// For API entities, their `spec.definition` summarised on the server (operations, servers),
+    /// so the browser shows it without parsing YAML; `None` for other kinds.
+    pub api: Option<crate::catalog::apidoc::ApiView>,
 }
 
 /// Filters of the catalog list; every one narrows the result (all are exact matches).

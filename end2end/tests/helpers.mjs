@@ -35,9 +35,9 @@ export const ROLES = [
   { username: 'junior', role: 'Junior Developer', links: [...EVERYONE] },
   { username: 'senior', role: 'Senior Developer', links: [...EVERYONE] },
   { username: 'lead', role: 'Team Lead (payments)', links: [...EVERYONE, 'Audit log'] },
-  { username: 'admin', role: 'Platform Admin', links: [...EVERYONE, 'Audit log', 'Users', 'Search analytics'] },
+  { username: 'admin', role: 'Platform Admin', links: [...EVERYONE, 'Audit log', 'Users', 'Locations', 'Search analytics'] },
 ];
-export const ALL_NAV_LINKS = ['Home', 'Catalog', 'Docs', 'Teams', 'Account', 'Audit log', 'Users', 'Search analytics'];
+export const ALL_NAV_LINKS = ['Home', 'Catalog', 'Docs', 'Teams', 'Account', 'Audit log', 'Users', 'Locations', 'Search analytics'];
 
 const LAUNCH_ARGS = [
   '--no-sandbox',

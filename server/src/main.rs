@@ -111,6 +111,16 @@ async fn serve(config: Config) -> ExitCode {
             }
         }
     });
+    // Registered catalog locations are refreshed on their schedule (a lease per location keeps
+    // replicas from reading the same one at once).
+    let locations = state.services.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            locations.refresh_due_locations().await;
+        }
+    });
     let app = server::web::router(state);
     println!("\nPlatform is running at http://{addr}  (database: {database})");
     if seed_demo {

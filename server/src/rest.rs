@@ -34,6 +34,9 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog/entities/{kind}/{namespace}/{name}", get(catalog_get).delete(catalog_delete))
         .route("/catalog/apply", post(catalog_apply))
         .route("/catalog/export", get(catalog_export))
+        .route("/catalog/locations", get(list_locations).post(add_location))
+        .route("/catalog/locations/{id}", axum::routing::delete(delete_location))
+        .route("/catalog/locations/{id}/refresh", post(refresh_location))
         .route("/search", get(search))
         .route("/search/analytics", get(search_analytics))
         .route("/docs", get(list_docs).put(save_doc))
@@ -423,6 +426,37 @@ async fn delete_doc(State(s): State<Services>, Authed(c): Authed, Path(id): Path
     }
 }
 
+/// Registered catalog locations with their last refresh (Platform Admins).
+#[utoipa::path(get, path = "/api/v1/catalog/locations", tag = "catalog",
+    responses((status = 200, body = Vec<Location>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_locations(State(s): State<Services>, Authed(c): Authed) -> ApiResult<Vec<Location>> {
+    s.locations(&c).await.into()
+}
+
+/// Registers a `catalog-info.yaml` file or a folder in a git repository on the portal's machine,
+/// and reads it at once (Platform Admins).
+#[utoipa::path(post, path = "/api/v1/catalog/locations", tag = "catalog", request_body = NewLocation,
+    responses((status = 200, body = RefreshReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_location(State(s): State<Services>, Authed(c): Authed, Body(new): Body<NewLocation>) -> ApiResult<RefreshReport> {
+    s.add_location(&c, &new).await.into()
+}
+
+#[utoipa::path(post, path = "/api/v1/catalog/locations/{id}/refresh", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 200, body = RefreshReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn refresh_location(State(s): State<Services>, Authed(c): Authed, Path(id): Path<String>) -> ApiResult<RefreshReport> {
+    s.refresh_location(&c, &id).await.into()
+}
+
+/// Removes a location; the entities it provided stay, marked orphaned.
+#[utoipa::path(delete, path = "/api/v1/catalog/locations/{id}", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 204, description = "Removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_location(State(s): State<Services>, Authed(c): Authed, Path(id): Path<String>) -> Response {
+    match s.delete_location(&c, &id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
 struct Security;
 
 impl utoipa::Modify for Security {
@@ -443,7 +477,7 @@ impl utoipa::Modify for Security {
     info(title = "Platform API", version = "1", description = "Self-service developer platform. Authenticate with `Authorization: Bearer <API token>` or the session cookie. Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."),
     paths(login, logout, me, change_password, list_users, create_user, get_user, update_user, list_teams, create_team, get_team,
           delete_team, set_member, list_environments, list_tokens, create_token, revoke_token, list_audit, verify_audit, export_audit,
-          catalog_list, catalog_get, catalog_delete, catalog_apply, catalog_export, search, search_analytics, list_docs, get_doc, save_doc, delete_doc),
+          catalog_list, catalog_get, catalog_delete, catalog_apply, catalog_export, search, search_analytics, list_docs, get_doc, save_doc, delete_doc, list_locations, add_location, refresh_location, delete_location),
     components(schemas(ErrorBody, ErrorDetail, Role, Tier)),
     modifiers(&Security),
 )]

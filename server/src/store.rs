@@ -4,7 +4,7 @@
 
 use app::core::audit;
 use app::core::store::*;
-use app::types::{Environment, Membership, Role, TeamMember, Tier};
+use app::types::{Environment, Location, Membership, Role, TeamMember, Tier};
 use async_trait::async_trait;
 use sqlx::Row;
 use std::str::FromStr;
@@ -1286,6 +1286,88 @@ macro_rules! sql_store {
                     return Err(StoreError::Conflict(format!("{id} was changed or deleted concurrently")));
                 }
                 sqlx::query("DELETE FROM search_documents WHERE doc_key = $1").bind(format!("doc:{id}")).execute(&mut *tx).await.map_err(err)?;
+                Self::append(&mut tx, audit).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn locations(&self) -> StoreResult<Vec<Location>> {
+                let rows = sqlx::query(
+                    "SELECT l.id, l.target, l.refresh_minutes, l.status, l.last_refresh_at, l.last_error, l.created_by, l.created_at, \
+                     (SELECT COUNT(*) FROM catalog_entities e WHERE e.source = 'location:' || l.id) AS entities, \
+                     (SELECT COUNT(*) FROM catalog_entities e WHERE e.source = 'location:' || l.id AND e.orphan) AS orphans \
+                     FROM catalog_locations l ORDER BY l.target",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Location {
+                            id: r.try_get("id").map_err(err)?,
+                            target: r.try_get("target").map_err(err)?,
+                            refresh_minutes: r.try_get("refresh_minutes").map_err(err)?,
+                            status: r.try_get("status").map_err(err)?,
+                            last_refresh_at: r.try_get("last_refresh_at").map_err(err)?,
+                            last_error: r.try_get("last_error").map_err(err)?,
+                            entities: r.try_get("entities").map_err(err)?,
+                            orphans: r.try_get("orphans").map_err(err)?,
+                            created_by: r.try_get("created_by").map_err(err)?,
+                            created_at: r.try_get("created_at").map_err(err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn location_insert(&self, l: &Location, audit: AuditDraft) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                sqlx::query(
+                    "INSERT INTO catalog_locations (id, target, refresh_minutes, status, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&l.id)
+                .bind(&l.target)
+                .bind(l.refresh_minutes)
+                .bind(&l.status)
+                .bind(&l.created_by)
+                .bind(&l.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+                Self::append(&mut tx, audit).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn location_claim(&self, id: &str, at: &str, stale_before: &str) -> StoreResult<bool> {
+                let (_g, mut tx) = self.writer().await?;
+                let done = sqlx::query("UPDATE catalog_locations SET claimed_at = $1 WHERE id = $2 AND (claimed_at IS NULL OR claimed_at < $3)")
+                    .bind(at)
+                    .bind(id)
+                    .bind(stale_before)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn location_finish(&self, id: &str, status: &str, error: Option<&str>, at: &str) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                sqlx::query("UPDATE catalog_locations SET status = $1, last_error = $2, last_refresh_at = $3, claimed_at = NULL WHERE id = $4")
+                    .bind(status)
+                    .bind(error)
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn location_delete(&self, id: &str, audit: AuditDraft) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                let done = sqlx::query("DELETE FROM catalog_locations WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
                 Self::append(&mut tx, audit).await?;
                 tx.commit().await.map_err(err)
             }

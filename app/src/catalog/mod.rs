@@ -11,6 +11,7 @@
 //! and its validators). Where Backstage leaves something open, the choice is written beside
 //! the code that makes it.
 
+pub mod apidoc;
 pub mod model;
 pub mod relations;
 pub mod validate;

@@ -422,9 +422,18 @@ impl Services {
             .map_err(db)?
             .ok_or_else(|| AppError::NotFound(format!("{key} is not in the catalog. Check the name, or search for it.")))?;
         let relations = self.store.catalog_relations(&key).await.map_err(db)?;
+        let descriptor: serde_json::Value = serde_json::from_str(&rec.body).map_err(AppError::internal)?;
+        // An API's definition is summarised here, so the browser gets operations, not YAML to parse.
+        let spec = &descriptor["spec"];
+        let api = match (descriptor["kind"].as_str(), spec["definition"].as_str()) {
+            (Some(kind), Some(definition)) if kind.eq_ignore_ascii_case("api") => {
+                Some(crate::catalog::apidoc::api_view(spec["type"].as_str(), definition))
+            }
+            _ => None,
+        };
         Ok(EntityDetail {
             summary: summary(&rec),
-            descriptor: serde_json::from_str(&rec.body).map_err(AppError::internal)?,
+            descriptor,
             relations: relations
                 .into_iter()
                 .map(|r| RelationView {
@@ -437,6 +446,7 @@ impl Services {
             source: rec.source.clone(),
             version: rec.version,
             updated_at: rec.updated_at.clone(),
+            api,
         })
     }
 

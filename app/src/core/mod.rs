@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod docs;
+pub mod locations;
 pub mod search;
 pub mod secrets;
 pub mod service;

@@ -2,7 +2,7 @@
 //! PostgreSQL) that run the same SQL; every mutating method writes its audit entry in the same
 //! transaction as the change, so a change without its audit entry cannot exist.
 
-use crate::types::{Environment, Membership, Role, TeamMember};
+use crate::types::{Environment, Location, Membership, Role, TeamMember};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -349,6 +349,16 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a document and its search entry; version rules as `catalog_write`.
     async fn doc_put(&self, doc: &DocRecord, search: &SearchDoc, audit: AuditDraft) -> StoreResult<()>;
     async fn doc_delete(&self, id: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
+
+    /// Every location with the counts of entities it provides and of its orphans.
+    async fn locations(&self) -> StoreResult<Vec<Location>>;
+    async fn location_insert(&self, l: &Location, audit: AuditDraft) -> StoreResult<()>;
+    /// Takes the right to refresh a location (a lease): false when another replica took it
+    /// after `stale_before`.
+    async fn location_claim(&self, id: &str, at: &str, stale_before: &str) -> StoreResult<bool>;
+    /// Records a refresh's outcome and releases the lease.
+    async fn location_finish(&self, id: &str, status: &str, error: Option<&str>, at: &str) -> StoreResult<()>;
+    async fn location_delete(&self, id: &str, audit: AuditDraft) -> StoreResult<()>;
 
     /// Appends one entry on its own (for events that change nothing else, like a denied request).
     async fn append_audit(&self, audit: AuditDraft) -> StoreResult<AuditRow>;
