@@ -227,10 +227,36 @@ pub async fn catalog_owned(team: String, limit: i64) -> Result<CatalogPage, AppE
     ssr::status(s.catalog_list(&caller, &query, false).await)
 }
 
+/// One entity, for its page: the view is remembered (recently viewed, popular with the team).
 #[server(prefix = "/fn")]
 pub async fn catalog_entity(reference: String) -> Result<EntityDetail, AppError> {
     let (s, caller) = ssr::context()?;
-    ssr::status(s.catalog_entity(&caller, &reference).await)
+    let detail = ssr::status(s.catalog_entity(&caller, &reference).await)?;
+    if let Err(e) = s.record_entity_view(&caller, &detail.summary.entity_ref).await {
+        tracing::warn!(error = %e, "could not record an entity view");
+    }
+    Ok(detail)
+}
+
+/// An entity's descriptor as YAML and its version, for the editor.
+#[server(prefix = "/fn")]
+pub async fn entity_source(reference: String) -> Result<(String, i64, String), AppError> {
+    let (s, caller) = ssr::context()?;
+    let detail = ssr::status(s.catalog_entity(&caller, &reference).await)?;
+    let yaml = crate::core::Services::descriptor_yaml(&detail)?;
+    Ok((yaml, detail.version, detail.summary.entity_ref))
+}
+
+#[server(prefix = "/fn")]
+pub async fn edit_entity(reference: String, yaml: String, version: i64) -> Result<EntityDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.edit_entity(&caller, &reference, &yaml, version).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_home_picks() -> Result<HomePicks, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.home_picks(&caller).await)
 }
 
 #[server(prefix = "/fn")]

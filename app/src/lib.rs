@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("catalog/import") view=CatalogImportPage ssr=SsrMode::Async/>
                     <Route path=path!("catalog/locations") view=LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
+                    <Route path=path!("catalog/:kind/:namespace/:name/edit") view=EntityEditPage ssr=SsrMode::Async/>
                     <Route path=path!("search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("docs") view=DocsPage ssr=SsrMode::Async/>
                     <Route path=path!("docs/*id") view=DocViewPage ssr=SsrMode::Async/>

@@ -3,12 +3,14 @@
 
 pub mod catalog;
 pub mod docs;
+pub mod edit;
 pub mod graph;
 pub mod locations;
 pub mod search;
 
 pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage, OwnedEntities};
 pub use docs::{DocEditorPage, DocViewPage, DocsPage};
+pub use edit::EntityEditPage;
 pub use locations::LocationsPage;
 pub use search::{SearchAnalyticsPage, SearchPage};
 
@@ -105,6 +107,12 @@ pub fn HomePage() -> impl IntoView {
                         <strong>{me.username.clone()}</strong>
                         {if me.is_admin { " (Platform Admin)." } else { "." }}
                     </p>
+                    <form class="search-page-form" role="search" action="/search" method="get">
+                        <label for="home-q" class="visually-hidden">"Search the catalog and docs"</label>
+                        <input id="home-q" type="search" name="q" placeholder="Find a service, API, team or document…" autocomplete="off"/>
+                        <button type="submit" class="button-primary">"Search"</button>
+                    </form>
+                    <HomePicksView/>
                     <section aria-labelledby="teams-h" class="card">
                         <h2 id="teams-h">"Your teams"</h2>
                         {if me.memberships.is_empty() {
@@ -131,6 +139,52 @@ pub fn HomePage() -> impl IntoView {
                         </ul>
                     </section>
                 }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// Recently viewed entities and those popular with the person's teams.
+#[component]
+fn HomePicksView() -> impl IntoView {
+    let picks = Resource::new(|| (), |_| crate::api::load_home_picks());
+    let list = |items: Vec<EntityLink>, popular: bool| {
+        items
+            .into_iter()
+            .map(|e| {
+                let note = if popular {
+                    format!(" {} · {} viewer{}", e.kind, e.viewers, if e.viewers == 1 { "" } else { "s" })
+                } else {
+                    format!(" {}", e.kind)
+                };
+                view! { <li><a href=crate::pages::catalog::entity_href(&e.entity_ref)>{e.title}</a><span class="muted small">{note}</span></li> }
+            })
+            .collect_view()
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let p = picks.await.unwrap_or_default();
+                view! {
+                    <div class="two-up">
+                        <section class="card" aria-labelledby="recent-h">
+                            <h2 id="recent-h">"Recently viewed"</h2>
+                            {if p.recent.is_empty() {
+                                view! { <p class="muted">"What you open in the catalog shows up here."</p> }.into_any()
+                            } else {
+                                view! { <ul class="plain">{list(p.recent, false)}</ul> }.into_any()
+                            }}
+                        </section>
+                        <section class="card" aria-labelledby="popular-h">
+                            <h2 id="popular-h">"Popular with your teams"</h2>
+                            {if p.popular.is_empty() {
+                                view! { <p class="muted">"What your teammates open most in the last 30 days shows up here."</p> }.into_any()
+                            } else {
+                                view! { <ul class="plain">{list(p.popular, true)}</ul> }.into_any()
+                            }}
+                        </section>
+                    </div>
+                }
             })}
         </Suspense>
     }

@@ -601,3 +601,24 @@ pub struct RefreshReport {
     /// Entities no longer found in the location, now marked orphaned.
     pub orphaned: Vec<String>,
 }
+
+// ---- home page -------------------------------------------------------------------------------
+
+/// An entity as a short link, with how many people viewed it (for popular ones).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct EntityLink {
+    pub entity_ref: String,
+    pub title: String,
+    pub kind: String,
+    pub viewers: i64,
+}
+
+/// What the home page suggests: what the person opened lately and what their teams open most.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct HomePicks {
+    pub recent: Vec<EntityLink>,
+    /// Most viewed by members of the person's teams over the last 30 days.
+    pub popular: Vec<EntityLink>,
+}

@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/catalog/entities", get(catalog_list))
-        .route("/catalog/entities/{kind}/{namespace}/{name}", get(catalog_get).delete(catalog_delete))
+        .route("/catalog/entities/{kind}/{namespace}/{name}", get(catalog_get).put(catalog_put).delete(catalog_delete))
         .route("/catalog/apply", post(catalog_apply))
         .route("/catalog/export", get(catalog_export))
         .route("/catalog/locations", get(list_locations).post(add_location))
@@ -343,6 +343,28 @@ async fn catalog_delete(
     }
 }
 
+/// Replaces one entity's descriptor (YAML body) if it is still at `version`: a stale version
+/// gets 409, so concurrent edits are never lost.
+#[utoipa::path(put, path = "/api/v1/catalog/entities/{kind}/{namespace}/{name}", tag = "catalog",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path), ("version" = i64, Query, description = "the version you edited")),
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 200, body = EntityDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn catalog_put(
+    State(s): State<Services>,
+    Authed(c): Authed,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    q: Result<Query<VersionQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<String, axum::extract::rejection::StringRejection>,
+) -> ApiResult<EntityDetail> {
+    let Ok(Query(q)) = q else {
+        return ApiResult(Err(AppError::field("version", "Give the version you edited (?version=N), as the entity showed it.")));
+    };
+    match body {
+        Ok(text) => s.edit_entity(&c, &format!("{kind}:{namespace}/{name}"), &text, q.version).await.into(),
+        Err(e) => ApiResult(Err(AppError::BadRequest(format!("The body must be UTF-8 YAML text: {}", e.body_text())))),
+    }
+}
+
 /// Applies a YAML text of one or more Backstage descriptors (`---` between documents).
 #[utoipa::path(post, path = "/api/v1/catalog/apply", tag = "catalog", request_body(content = String, content_type = "application/yaml"),
     responses((status = 200, description = "One outcome per document: created, updated, unchanged or error", body = ApplyReport),
@@ -477,7 +499,7 @@ impl utoipa::Modify for Security {
     info(title = "Platform API", version = "1", description = "Self-service developer platform. Authenticate with `Authorization: Bearer <API token>` or the session cookie. Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."),
     paths(login, logout, me, change_password, list_users, create_user, get_user, update_user, list_teams, create_team, get_team,
           delete_team, set_member, list_environments, list_tokens, create_token, revoke_token, list_audit, verify_audit, export_audit,
-          catalog_list, catalog_get, catalog_delete, catalog_apply, catalog_export, search, search_analytics, list_docs, get_doc, save_doc, delete_doc, list_locations, add_location, refresh_location, delete_location),
+          catalog_list, catalog_get, catalog_put, catalog_delete, catalog_apply, catalog_export, search, search_analytics, list_docs, get_doc, save_doc, delete_doc, list_locations, add_location, refresh_location, delete_location),
     components(schemas(ErrorBody, ErrorDetail, Role, Tier)),
     modifiers(&Security),
 )]

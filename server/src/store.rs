@@ -4,7 +4,7 @@
 
 use app::core::audit;
 use app::core::store::*;
-use app::types::{Environment, Location, Membership, Role, TeamMember, Tier};
+use app::types::{EntityLink, Environment, Location, Membership, Role, TeamMember, Tier};
 use async_trait::async_trait;
 use sqlx::Row;
 use std::str::FromStr;
@@ -1288,6 +1288,54 @@ macro_rules! sql_store {
                 sqlx::query("DELETE FROM search_documents WHERE doc_key = $1").bind(format!("doc:{id}")).execute(&mut *tx).await.map_err(err)?;
                 Self::append(&mut tx, audit).await?;
                 tx.commit().await.map_err(err)
+            }
+
+            async fn record_view(&self, user_id: &str, entity_ref: &str, at: &str) -> StoreResult<()> {
+                let (_g, mut tx) = self.writer().await?;
+                sqlx::query(
+                    "INSERT INTO entity_views (user_id, entity_ref, viewed_at, views) VALUES ($1, $2, $3, 1) \
+                     ON CONFLICT (user_id, entity_ref) DO UPDATE SET viewed_at = excluded.viewed_at, views = entity_views.views + 1",
+                )
+                .bind(user_id)
+                .bind(entity_ref)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn recent_views(&self, user_id: &str, limit: i64) -> StoreResult<Vec<EntityLink>> {
+                let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                    "SELECT e.entity_ref, COALESCE(e.title, e.name), e.kind, v.views FROM entity_views v \
+                     JOIN catalog_entities e ON e.entity_ref = v.entity_ref WHERE v.user_id = $1 ORDER BY v.viewed_at DESC LIMIT $2",
+                )
+                .bind(user_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+                Ok(rows.into_iter().map(|(entity_ref, title, kind, viewers)| EntityLink { entity_ref, title, kind, viewers }).collect())
+            }
+
+            async fn popular_in_teams(&self, teams: &[String], since: &str, limit: i64) -> StoreResult<Vec<EntityLink>> {
+                if teams.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT e.entity_ref, COALESCE(e.title, e.name), e.kind, COUNT(DISTINCT v.user_id) AS viewers FROM entity_views v \
+                     JOIN memberships m ON m.user_id = v.user_id JOIN teams t ON t.id = m.team_id \
+                     JOIN catalog_entities e ON e.entity_ref = v.entity_ref \
+                     WHERE v.viewed_at >= $1 AND t.slug IN ({}) \
+                     GROUP BY e.entity_ref, e.title, e.name, e.kind ORDER BY viewers DESC, e.entity_ref LIMIT $2",
+                    marks(3, teams.len())
+                );
+                let mut q = sqlx::query_as::<_, (String, String, String, i64)>(sqlx::AssertSqlSafe(sql)).bind(since).bind(limit);
+                for t in teams {
+                    q = q.bind(t);
+                }
+                let rows = q.fetch_all(&self.pool).await.map_err(err)?;
+                Ok(rows.into_iter().map(|(entity_ref, title, kind, viewers)| EntityLink { entity_ref, title, kind, viewers }).collect())
             }
 
             async fn locations(&self) -> StoreResult<Vec<Location>> {

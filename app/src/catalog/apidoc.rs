@@ -418,7 +418,7 @@ mod read {
     /// strings (a default value may hold either).
     fn split_braces(line: &str, out: &mut Vec<Piece>) {
         let (mut start, mut parens, mut in_string, mut escaped) = (0, 0usize, false, false);
-        let mut push_code = |code: &str, out: &mut Vec<Piece>| {
+        let push_code = |code: &str, out: &mut Vec<Piece>| {
             let code = code.trim();
             if !code.is_empty() {
                 out.push(Piece::Code(code.to_string()));

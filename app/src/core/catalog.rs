@@ -485,4 +485,106 @@ impl Services {
         }
         Ok(out)
     }
+
+    /// Remembers that the caller opened an entity's page (for their home page and their teams').
+    pub async fn record_entity_view(&self, caller: &Caller, entity_ref: &str) -> Result<(), AppError> {
+        let p = caller.require()?;
+        self.store.record_view(&p.user.id, entity_ref, &now()).await.map_err(db)
+    }
+
+    /// Recently viewed, and popular with the caller's teams over the last 30 days (what the
+    /// caller viewed recently is left out of the popular list).
+    pub async fn home_picks(&self, caller: &Caller) -> Result<HomePicks, AppError> {
+        let p = caller.require()?;
+        let recent = self.store.recent_views(&p.user.id, 8).await.map_err(db)?;
+        let teams: Vec<String> = p.memberships.iter().map(|m| m.team.clone()).collect();
+        let since = super::timestamp(chrono::Utc::now() - chrono::Duration::days(30));
+        let popular = self
+            .store
+            .popular_in_teams(&teams, &since, 16)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .filter(|e| !recent.iter().any(|r| r.entity_ref == e.entity_ref))
+            .take(8)
+            .collect();
+        Ok(HomePicks { recent, popular })
+    }
+
+    /// Replaces one entity's descriptor if it is still at `version` (what the editor loaded):
+    /// a stale edit is a conflict, never a lost update. Problems come back by field path.
+    pub async fn edit_entity(&self, caller: &Caller, reference: &str, yaml: &str, version: i64) -> Result<EntityDetail, AppError> {
+        let current = self.catalog_entity(caller, reference).await?;
+        let key = current.summary.entity_ref.clone();
+        // Who may not change it learns that first, whatever they sent.
+        if let Err(why) = self.may_edit(caller, current.summary.owner.as_deref()) {
+            let audit = caller.audit("catalog.update", format!("entity:{key}"));
+            let audit = match owner_team(current.summary.owner.as_deref()) {
+                Some(team) => audit.team(&team),
+                None => audit,
+            };
+            self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
+            return Err(AppError::Forbidden(why));
+        }
+        let mut docs = catalog::parse_documents(yaml);
+        if docs.len() != 1 {
+            return Err(AppError::field("yaml", format!("Give exactly one descriptor (found {}).", docs.len())));
+        }
+        let entity = match docs.remove(0) {
+            Ok(e) => e,
+            Err(e) => return Err(AppError::Validation(one_error(&e.path, e.message))),
+        };
+        if entity.entity_ref().key() != key {
+            return Err(AppError::field(
+                "metadata.name",
+                format!("This edits {key}; to rename or move it, import the new entity and delete this one."),
+            ));
+        }
+        let problems = catalog::validate(&entity);
+        if !problems.is_empty() {
+            return Err(AppError::Validation(catalog::field_errors(&problems)));
+        }
+        let body = serde_json::to_string(&entity).map_err(AppError::internal)?;
+        let mut rec = record(&entity, body, "ui");
+        let audit = caller.audit("catalog.update", format!("entity:{key}"));
+        let audit = match owner_team(rec.owner_ref.as_deref()) {
+            Some(team) => audit.team(&team),
+            None => audit,
+        };
+        if let Err(why) = self.may_edit(caller, rec.owner_ref.as_deref()) {
+            self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
+            return Err(AppError::Forbidden(why));
+        }
+        let stale = || {
+            AppError::Conflict(format!(
+                "Someone changed {key} since you opened it (it is now at a newer version). Your text is still in the editor: copy it, reload, and apply your change again."
+            ))
+        };
+        if current.version != version {
+            return Err(stale());
+        }
+        rec.version = version + 1;
+        rec.created_at = String::new();
+        let stamps = self.store.catalog_stamps(std::slice::from_ref(&key)).await.map_err(db)?;
+        rec.created_at = stamps.first().map(|s| s.created_at.clone()).unwrap_or_else(now);
+        let relations: Vec<RelationRow> = derive_relations(&entity)
+            .into_iter()
+            .map(|r| RelationRow { source_ref: r.source.key(), relation: r.relation.as_str().into(), target_ref: r.target.key() })
+            .collect();
+        let audit = audit
+            .before(&serde_json::json!({"version": version, "descriptor": current.descriptor}))
+            .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": "ui"}));
+        let search = entity_search_doc(&entity, &rec);
+        match self.store.catalog_write(&[CatalogWrite { rec, relations, search, audit }]).await {
+            Ok(()) => self.catalog_entity(caller, &key).await,
+            Err(StoreError::Conflict(_)) => Err(stale()),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    /// One entity's descriptor as YAML, for the editor.
+    pub fn descriptor_yaml(detail: &EntityDetail) -> Result<String, AppError> {
+        let entity: Entity = serde_json::from_value(detail.descriptor.clone()).map_err(AppError::internal)?;
+        yaml_serde::to_string(&entity).map_err(AppError::internal)
+    }
 }

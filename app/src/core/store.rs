@@ -2,7 +2,7 @@
 //! PostgreSQL) that run the same SQL; every mutating method writes its audit entry in the same
 //! transaction as the change, so a change without its audit entry cannot exist.
 
-use crate::types::{Environment, Location, Membership, Role, TeamMember};
+use crate::types::{EntityLink, Environment, Location, Membership, Role, TeamMember};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -349,6 +349,13 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a document and its search entry; version rules as `catalog_write`.
     async fn doc_put(&self, doc: &DocRecord, search: &SearchDoc, audit: AuditDraft) -> StoreResult<()>;
     async fn doc_delete(&self, id: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
+
+    /// Remembers that a person opened an entity's page.
+    async fn record_view(&self, user_id: &str, entity_ref: &str, at: &str) -> StoreResult<()>;
+    /// The entities a person opened last, newest first (those still in the catalog).
+    async fn recent_views(&self, user_id: &str, limit: i64) -> StoreResult<Vec<EntityLink>>;
+    /// The entities opened by the most members of these teams (slugs) since `since`.
+    async fn popular_in_teams(&self, teams: &[String], since: &str, limit: i64) -> StoreResult<Vec<EntityLink>>;
 
     /// Every location with the counts of entities it provides and of its orphans.
     async fn locations(&self) -> StoreResult<Vec<Location>>;

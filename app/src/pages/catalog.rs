@@ -285,6 +285,7 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
         })
         .collect_view();
     let reference = s.entity_ref.clone();
+    let graph_center = title.clone();
     view! {
         <Title text=title.clone()/>
         <p class="crumbs"><A href="/catalog">"Catalog"</A>" / "{s.kind.clone()}</p>
@@ -313,14 +314,21 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
             {if d.relations.is_empty() {
                 view! { <p class="muted">"No relations."</p> }.into_any()
             } else {
-                view! { <dl class="facts relations">{relation_list}</dl> }.into_any()
+                view! {
+                    <crate::pages::graph::RelationGraph center=graph_center center_ref=s.entity_ref.clone() relations=d.relations.clone()/>
+                    <dl class="facts relations">{relation_list}</dl>
+                }.into_any()
             }}
         </section>
         <crate::pages::docs::EntityDocs entity_ref=s.entity_ref.clone() editable=may_delete/>
         {definition.map(|def| view! {
             <section class="card" aria-labelledby="def-h">
                 <h2 id="def-h">"API definition"</h2>
-                <pre class="code"><code>{def}</code></pre>
+                {d.api.clone().map(|api| view! { <ApiSummary api/> })}
+                <details class="api-source">
+                    <summary>"Definition source"</summary>
+                    <pre class="code"><code>{def}</code></pre>
+                </details>
             </section>
         })}
         {(!annotations.is_empty()).then(|| view! {
@@ -344,6 +352,60 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
                 </ActionForm>
                 {form_status(delete.value(), "")}
             </section>
+        })}
+    }
+}
+
+/// An API's definition as the server read it: title, servers and a table of its operations.
+/// The source stays below it, folded, for what the summary leaves out (schemas, messages).
+#[component]
+fn ApiSummary(api: crate::catalog::apidoc::ApiView) -> impl IntoView {
+    let (method_head, path_head) = match api.kind.as_str() {
+        "asyncapi" => ("Action", "Channel"),
+        "graphql" => ("Type", "Field"),
+        _ => ("Method", "Path"),
+    };
+    let kind = api.kind_label();
+    let count = api.operations.len();
+    let rows = api
+        .operations
+        .into_iter()
+        .map(|op| {
+            let class = format!("method method-{}", op.method.to_ascii_lowercase());
+            view! {
+                <tr>
+                    <td><span class=class>{op.method}</span></td>
+                    <td><code>{op.path}</code></td>
+                    <td class="summary">
+                        {op.summary.unwrap_or_default()}
+                        {op.tags.into_iter().map(|t| view! { " " <span class="tag">{t}</span> }).collect_view()}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="api-head">
+            <strong>{api.title.unwrap_or_else(|| format!("{kind} definition"))}</strong>
+            {api.version.map(|v| view! { <span class="badge">{format!("version {v}")}</span> })}
+            <span class="muted small">{kind}</span>
+        </p>
+        {api.description.map(|d| view! { <p class="muted">{d}</p> })}
+        {(!api.servers.is_empty()).then(|| view! {
+            <p class="api-servers">
+                <span class="muted">{if api.servers.len() == 1 { "Server: " } else { "Servers: " }}</span>
+                {api.servers.into_iter().map(|s| view! { <code>{s}</code>" " }).collect_view()}
+            </p>
+        })}
+        {api.problem.map(|p| view! { <p class="api-note" role="note">{p}</p> })}
+        {(count > 0).then(|| view! {
+            <div class="table-wrap">
+                <table class="api-ops">
+                    <caption class="visually-hidden">{format!("{count} operation{} of this API", if count == 1 { "" } else { "s" })}</caption>
+                    <thead><tr><th scope="col">{method_head}</th><th scope="col">{path_head}</th><th scope="col">"Summary"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
         })}
     }
 }
