@@ -254,6 +254,12 @@ pub async fn edit_entity(reference: String, yaml: String, version: i64) -> Resul
 }
 
 #[server(prefix = "/fn")]
+pub async fn load_browse() -> Result<BrowseView, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.browse(&caller).await)
+}
+
+#[server(prefix = "/fn")]
 pub async fn load_home_picks() -> Result<HomePicks, AppError> {
     let (s, caller) = ssr::context()?;
     ssr::status(s.home_picks(&caller).await)

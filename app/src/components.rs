@@ -72,7 +72,7 @@ pub fn Layout() -> impl IntoView {
 
 /// The links a person may use: the same list in the desktop sidebar and in the phone menu.
 fn nav_links(me: &Me) -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![("/", "Home"), ("/catalog", "Catalog"), ("/docs", "Docs"), ("/teams", "Teams"), ("/account", "Account")];
+    let mut links = vec![("/", "Home"), ("/catalog", "Catalog"), ("/browse", "Browse"), ("/docs", "Docs"), ("/teams", "Teams"), ("/account", "Account")];
     if can_read_some_audit(&subject(me)) {
         links.push(("/audit", "Audit log"));
     }

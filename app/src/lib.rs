@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("catalog") view=CatalogListPage ssr=SsrMode::Async/>
+                    <Route path=path!("browse") view=BrowsePage ssr=SsrMode::Async/>
                     <Route path=path!("catalog/import") view=CatalogImportPage ssr=SsrMode::Async/>
                     <Route path=path!("catalog/locations") view=LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>

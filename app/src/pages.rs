@@ -1,6 +1,7 @@
 //! The portal's pages. Each reads through server functions and changes through forms that post
 //! to server functions, so every page works before the WASM bundle has loaded.
 
+pub mod browse;
 pub mod catalog;
 pub mod docs;
 pub mod edit;
@@ -8,6 +9,7 @@ pub mod graph;
 pub mod locations;
 pub mod search;
 
+pub use browse::BrowsePage;
 pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage, OwnedEntities};
 pub use docs::{DocEditorPage, DocViewPage, DocsPage};
 pub use edit::EntityEditPage;

@@ -622,3 +622,34 @@ pub struct HomePicks {
     /// Most viewed by members of the person's teams over the last 30 days.
     pub popular: Vec<EntityLink>,
 }
+
+// ---- browsing ----------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct BrowseSystem {
+    pub entity_ref: String,
+    pub title: String,
+    /// Entities that are part of the system.
+    pub entities: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct BrowseDomain {
+    pub entity_ref: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub systems: Vec<BrowseSystem>,
+}
+
+/// The catalog by domain and system, and by kind and type.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct BrowseView {
+    pub domains: Vec<BrowseDomain>,
+    /// Systems in no domain.
+    pub other_systems: Vec<BrowseSystem>,
+    /// (kind, counts per `spec.type`) for the kinds that have types.
+    pub types: Vec<(String, Vec<FacetCount>)>,
+}

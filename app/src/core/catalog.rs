@@ -587,4 +587,72 @@ impl Services {
         let entity: Entity = serde_json::from_value(detail.descriptor.clone()).map_err(AppError::internal)?;
         yaml_serde::to_string(&entity).map_err(AppError::internal)
     }
+
+    /// The catalog by domain and system (with how many entities each system has), and each
+    /// kind's types with counts.
+    pub async fn browse(&self, caller: &Caller) -> Result<BrowseView, AppError> {
+        caller.require()?;
+        let all = CatalogFilter { limit: 1, ..Default::default() };
+        let per_system: std::collections::HashMap<String, i64> =
+            self.store.catalog_facet(Facet::System, &all).await.map_err(db)?.into_iter().collect();
+        let of_kind = |kind: &str| CatalogFilter { kind: Some(kind.into()), limit: 1, ..Default::default() };
+        let read = |body: &String| serde_json::from_str::<Entity>(body).ok();
+        let mut domains: Vec<BrowseDomain> = self
+            .store
+            .catalog_bodies(&of_kind("Domain"))
+            .await
+            .map_err(db)?
+            .iter()
+            .filter_map(read)
+            .map(|d| BrowseDomain {
+                entity_ref: d.entity_ref().key(),
+                title: d.metadata.title.clone().unwrap_or_else(|| d.metadata.name.clone()),
+                description: d.metadata.description.clone(),
+                systems: Vec::new(),
+            })
+            .collect();
+        let mut other_systems = Vec::new();
+        for system in self.store.catalog_bodies(&of_kind("System")).await.map_err(db)?.iter().filter_map(read) {
+            let key = system.entity_ref().key();
+            let domain = system
+                .spec
+                .get("domain")
+                .and_then(|v| v.as_str())
+                .and_then(|d| EntityRef::parse(d, Some("domain"), system.namespace()).ok())
+                .map(|r| r.key());
+            // The facet lists the 50 largest systems; smaller ones beyond those are counted one by one.
+            let entities = match per_system.get(&key) {
+                Some(n) => *n,
+                None if per_system.len() >= 50 => {
+                    let f = CatalogFilter { system_ref: Some(key.clone()), limit: 1, ..Default::default() };
+                    self.store.catalog_count(&f).await.map_err(db)?
+                }
+                None => 0,
+            };
+            let entry = BrowseSystem {
+                title: system.metadata.title.clone().unwrap_or_else(|| system.metadata.name.clone()),
+                entities,
+                entity_ref: key,
+            };
+            match domains.iter_mut().find(|d| Some(&d.entity_ref) == domain.as_ref()) {
+                Some(d) => d.systems.push(entry),
+                None => other_systems.push(entry),
+            }
+        }
+        let mut types = Vec::new();
+        for kind in ["Component", "API", "Resource", "Template"] {
+            let counts: Vec<FacetCount> = self
+                .store
+                .catalog_facet(Facet::SpecType, &of_kind(kind))
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect();
+            if !counts.is_empty() {
+                types.push((kind.to_string(), counts));
+            }
+        }
+        Ok(BrowseView { domains, other_systems, types })
+    }
 }
