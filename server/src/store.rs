@@ -109,7 +109,9 @@ fn catalog_where(f: &CatalogFilter, skip: Option<Facet>) -> (String, Vec<String>
     (sql, binds)
 }
 
-/// `$start, $start+1, …` (`n` placeholders).
+/// `$start, $start+1, …` (`n` placeholders). Multi-row statements keep to about 200
+/// placeholders: SQLite looks each one up by name in a list, so binding costs grow with the
+/// square of their number (a quarter of all ingest time at 2,000 placeholders).
 fn marks(start: usize, n: usize) -> String {
     (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
@@ -320,7 +322,7 @@ macro_rules! sql_store {
 
             /// Writes (inserts or replaces) search entries inside the caller's transaction.
             async fn index(tx: &mut sqlx::Transaction<'static, $Db>, docs: &[&SearchDoc]) -> StoreResult<()> {
-                for chunk in docs.chunks(100) {
+                for chunk in docs.chunks(20) {
                     let sql = format!(
                         "INSERT INTO search_documents ({SEARCH_COLUMNS}) VALUES {} ON CONFLICT (doc_key) DO UPDATE SET \
                          kind = excluded.kind, entity_ref = excluded.entity_ref, name = excluded.name, title = excluded.title, \
@@ -363,7 +365,7 @@ macro_rules! sql_store {
                     last = Some((row.seq, row.hash.clone()));
                     rows.push(row);
                 }
-                for chunk in rows.chunks(50) {
+                for chunk in rows.chunks(15) {
                     let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", rows_of(chunk.len(), 13));
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for row in chunk {
@@ -809,7 +811,7 @@ macro_rules! sql_store {
                 }
                 let (_g, mut tx) = self.writer().await?;
                 let inserts: Vec<&CatalogRecord> = writes.iter().map(|w| &w.rec).filter(|r| r.version == 1).collect();
-                for chunk in inserts.chunks(100) {
+                for chunk in inserts.chunks(12) {
                     let sql = format!("INSERT INTO catalog_entities ({CATALOG_COLUMNS}) VALUES {}", rows_of(chunk.len(), 17));
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for e in chunk {
@@ -884,14 +886,14 @@ macro_rules! sql_store {
                     let mut seen = std::collections::HashSet::new();
                     relations.extend(w.relations.iter().filter(|r| seen.insert(*r)).map(|r| (w.rec.entity_ref.as_str(), r)));
                 }
-                for chunk in tags.chunks(500) {
+                for chunk in tags.chunks(100) {
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO catalog_tags (entity_ref, tag) VALUES {}", rows_of(chunk.len(), 2))));
                     for (e, t) in chunk {
                         q = q.bind(*e).bind(*t);
                     }
                     q.execute(&mut *tx).await.map_err(err)?;
                 }
-                for chunk in relations.chunks(500) {
+                for chunk in relations.chunks(50) {
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO catalog_relations (origin_ref, source_ref, relation, target_ref) VALUES {} ON CONFLICT DO NOTHING",
                         rows_of(chunk.len(), 4)

@@ -123,3 +123,20 @@ async fn search_docs_and_location_server_functions_enforce_roles() {
         }
     }
 }
+
+#[tokio::test]
+async fn browsing_by_domain_system_and_type() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        server::seed::seed_demo_catalog(&app.state.services).await.unwrap();
+        let viewer = app.login("viewer").await;
+        let res = app.send(form(app::api::LoadBrowse::PATH, &viewer, "")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let finance = res.json["domains"].as_array().unwrap().iter().find(|d| d["entity_ref"] == "domain:default/finance").expect("finance domain");
+        let payments = finance["systems"].as_array().unwrap().iter().find(|s| s["entity_ref"] == "system:default/payments").expect("payments system in finance");
+        assert!(payments["entities"].as_i64().unwrap() >= 8, "[{}] {payments}", app.db);
+        let components = res.json["types"].as_array().unwrap().iter().find(|t| t[0] == "Component").expect("component types");
+        assert!(components[1].as_array().unwrap().iter().any(|c| c["value"] == "service"), "{components}");
+        assert_eq!(app.send(form(app::api::LoadBrowse::PATH, &Auth::None, "")).await.status, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -386,9 +386,12 @@ fn ApiSummary(api: crate::catalog::apidoc::ApiView) -> impl IntoView {
         .collect_view();
     view! {
         <p class="api-head">
-            <strong>{api.title.unwrap_or_else(|| format!("{kind} definition"))}</strong>
+            {match (api.title, api.kind.as_str()) {
+                (Some(title), _) => view! { <strong>{title}</strong><span class="muted small">{kind}</span> }.into_any(),
+                (None, "other") => ().into_any(),
+                (None, _) => view! { <strong>{format!("{kind} definition")}</strong> }.into_any(),
+            }}
             {api.version.map(|v| view! { <span class="badge">{format!("version {v}")}</span> })}
-            <span class="muted small">{kind}</span>
         </p>
         {api.description.map(|d| view! { <p class="muted">{d}</p> })}
         {(!api.servers.is_empty()).then(|| view! {

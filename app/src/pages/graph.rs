@@ -20,7 +20,7 @@ const MAX_NEIGHBOURS: usize = 16;
 /// Labels are cut to this many characters, so a label fits between its neighbours.
 const MAX_LABEL: usize = 18;
 /// Relation names (several may join on one line) are cut to this many characters.
-const MAX_RELATION: usize = 24;
+const MAX_RELATION: usize = 20;
 /// Vertical distance between two neighbours on one side: two lines of text and a dot.
 const ROW: f64 = 46.0;
 /// Horizontal radius of the ellipse the neighbours sit on.
@@ -61,6 +61,35 @@ fn neighbours(center_ref: &str, relations: &[RelationView]) -> Vec<Neighbour> {
     out
 }
 
+/// The neighbours to draw when there are too many: taken in turn from each relation (by the first
+/// relation of each neighbour), so forty `ownerOf` do not hide the one `childOf`; drawn in their
+/// original order.
+fn pick(all: Vec<Neighbour>, max: usize) -> Vec<Neighbour> {
+    if all.len() <= max {
+        return all;
+    }
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, nb) in all.iter().enumerate() {
+        let relation = nb.relations[0].as_str();
+        match groups.iter_mut().find(|(r, _)| *r == relation) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((relation, vec![i])),
+        }
+    }
+    let mut chosen = vec![false; all.len()];
+    let (mut taken, mut round) = (0, 0);
+    while taken < max {
+        for (_, members) in &groups {
+            if let Some(&i) = members.get(round).filter(|_| taken < max) {
+                chosen[i] = true;
+                taken += 1;
+            }
+        }
+        round += 1;
+    }
+    all.into_iter().zip(chosen).filter_map(|(nb, keep)| keep.then_some(nb)).collect()
+}
+
 /// `group:default/payments` → `payments`.
 fn short_name(entity_ref: &str) -> String {
     entity_ref.rsplit_once('/').map(|(_, n)| n).unwrap_or(entity_ref).to_string()
@@ -96,8 +125,9 @@ pub fn RelationGraph(center: String, center_ref: String, relations: Vec<Relation
     if all.is_empty() {
         return ().into_any();
     }
-    let shown = all.len().min(MAX_NEIGHBOURS);
-    let more = all.len() - shown;
+    let total = all.len();
+    let shown = total.min(MAX_NEIGHBOURS);
+    let more = total - shown;
     let ry = (shown.div_ceil(2) as f64 * ROW / 2.0).max(70.0);
     let top = ry + 16.0;
     let height = 2.0 * top + if more > 0 { 24.0 } else { 0.0 };
@@ -112,14 +142,13 @@ pub fn RelationGraph(center: String, center_ref: String, relations: Vec<Relation
     }
     let summary = counts.iter().map(|(r, c)| format!("{r} {c}")).collect::<Vec<_>>().join(", ");
     let aria = format!(
-        "Relation graph: {center} and {} related entit{} ({summary}){}. The list below names each one.",
-        all.len(),
-        if all.len() == 1 { "y" } else { "ies" },
+        "Relation graph: {center} and {total} related entit{} ({summary}){}. The list below names each one.",
+        if total == 1 { "y" } else { "ies" },
         if more > 0 { format!("; {shown} drawn") } else { String::new() },
     );
 
     let placed: Vec<(Neighbour, (f64, f64))> =
-        all.into_iter().take(shown).enumerate().map(|(i, nb)| (nb, position(i, shown, ry))).collect();
+        pick(all, shown).into_iter().enumerate().map(|(i, nb)| (nb, position(i, shown, ry))).collect();
     // Lines first, so the dots and labels are drawn over them.
     let edges = placed
         .iter()
@@ -214,6 +243,17 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].relations, vec!["dependsOn", "consumesApi"]);
         assert_eq!(got[1].label, "payments");
+    }
+
+    #[test]
+    fn every_relation_keeps_a_place_when_neighbours_are_cut() {
+        let mut list: Vec<RelationView> = (0..30).map(|i| rel("ownerOf", &format!("component:default/c{i}"), true)).collect();
+        list.push(rel("childOf", "group:default/parent", true));
+        list.push(rel("hasMember", "user:default/ann", false));
+        let got = pick(neighbours("group:default/me", &list), MAX_NEIGHBOURS);
+        assert_eq!(got.len(), MAX_NEIGHBOURS);
+        assert!(got.iter().any(|n| n.relations == ["childOf"]) && got.iter().any(|n| n.relations == ["hasMember"]));
+        assert_eq!(got[0].target, "component:default/c0", "the original order is kept");
     }
 
     #[test]
