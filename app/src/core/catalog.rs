@@ -302,6 +302,13 @@ impl Services {
             let body = serde_json::to_string(entity).map_err(AppError::internal)?;
             let mut rec = record(entity, body, source);
             let existing = stamps.get(&entity_ref);
+            // Nothing to change is an answer for anyone, whoever owns it (re-applying a whole
+            // export is fine); only changes need the owning team.
+            if existing.is_some_and(|old| old.etag == rec.etag && !old.orphan) {
+                outcome.outcome = "unchanged".into();
+                outcomes.push(outcome);
+                continue;
+            }
             let action = if existing.is_some() { "catalog.update" } else { "catalog.create" };
             let audit = match applier {
                 Applier::Person(c) => {
@@ -323,11 +330,6 @@ impl Services {
                 None => audit,
             };
             if let Some(old) = existing {
-                if old.etag == rec.etag && !old.orphan {
-                    outcome.outcome = "unchanged".into();
-                    outcomes.push(outcome);
-                    continue;
-                }
                 rec.version = old.version + 1;
                 rec.created_at = old.created_at.clone();
             }

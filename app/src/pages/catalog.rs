@@ -286,6 +286,10 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
         .collect_view();
     let reference = s.entity_ref.clone();
     let graph_center = title.clone();
+    // Teams and people own things: a link to the catalog filtered by this owner.
+    let owns = (s.kind.eq_ignore_ascii_case("group") || s.kind.eq_ignore_ascii_case("user"))
+        .then(|| format!("/catalog?owner={}", encode(&s.entity_ref)));
+    let edit_href = format!("{}/edit", entity_href(&s.entity_ref));
     view! {
         <Title text=title.clone()/>
         <p class="crumbs"><A href="/catalog">"Catalog"</A>" / "{s.kind.clone()}</p>
@@ -300,6 +304,7 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
                 {s.system.clone().map(|o| view! { <dt>"System"</dt><dd><a href=entity_href(&o)>{short_ref(&o)}</a></dd> })}
                 {s.lifecycle.clone().map(|l| view! { <dt>"Lifecycle"</dt><dd>{l}</dd> })}
                 {(!s.tags.is_empty()).then(|| view! { <dt>"Tags"</dt><dd>{s.tags.iter().map(|t| view! { <a class="tag" href=format!("/catalog?tag={}", encode(t))>{t.clone()}</a> }).collect_view()}</dd> })}
+                {owns.map(|href| view! { <dt>"Owns"</dt><dd><a href=href>"Everything it owns in the catalog"</a></dd> })}
                 <dt>"Source"</dt><dd>{format!("{} · version {} · updated {}", d.source, d.version, short_time(&d.updated_at))}</dd>
             </dl>
         </section>
@@ -343,7 +348,8 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
         </details>
         {may_delete.then(|| view! {
             <section class="card" aria-labelledby="del-h">
-                <h2 id="del-h">"Delete"</h2>
+                <h2 id="del-h">"Change or delete"</h2>
+                <p><a href=edit_href class="button-link">"Edit the descriptor"</a></p>
                 <p class="muted">"Removes it from the catalog; the audit log keeps its last descriptor. If a registered file still declares it, it comes back on the next refresh."</p>
                 <ActionForm action=delete attr:class="inline">
                     <input type="hidden" name="reference" value=reference/>
