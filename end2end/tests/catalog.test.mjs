@@ -77,3 +77,16 @@ for (const vp of VIEWPORTS) {
     });
   });
 }
+
+describe('catalog import from a file', () => {
+  test('a chosen file fills the box, then applies', async () => {
+    await withPage(browser(), VIEWPORTS[0], async (page) => {
+      await login(page, 'lead');
+      await visit(page, '/catalog/import');
+      await page.getByLabel('Upload a file').setInputFiles({ name: 'catalog-info.yaml', mimeType: 'application/yaml', buffer: Buffer.from(yaml('upload').split('---')[0]) });
+      await page.waitForFunction(() => document.querySelector('#catalog-yaml').value.includes('refunds-upload'));
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await waitForText(page, '[role="status"]', '1 created');
+    });
+  });
+});

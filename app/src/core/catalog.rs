@@ -387,28 +387,34 @@ impl Services {
         })
     }
 
+    /// The seven facet counts, queried at once (each is a scan of the filtered rows; on a
+    /// multi-core machine they overlap).
     async fn facets(&self, filter: &CatalogFilter) -> Result<Facets, AppError> {
-        let mut facets = Facets::default();
-        for facet in Facet::ALL {
-            let counts: Vec<FacetCount> = self
-                .store
+        let count = |facet: Facet| async move {
+            self.store
                 .catalog_facet(facet, filter)
                 .await
-                .map_err(db)?
-                .into_iter()
-                .map(|(value, count)| FacetCount { value, count })
-                .collect();
-            match facet {
-                Facet::Kind => facets.kind = counts,
-                Facet::SpecType => facets.spec_type = counts,
-                Facet::Owner => facets.owner = counts,
-                Facet::Lifecycle => facets.lifecycle = counts,
-                Facet::Tag => facets.tag = counts,
-                Facet::System => facets.system = counts,
-                Facet::Namespace => facets.namespace = counts,
-            }
-        }
-        Ok(facets)
+                .map(|v| v.into_iter().map(|(value, count)| FacetCount { value, count }).collect::<Vec<_>>())
+                .map_err(db)
+        };
+        let (kind, spec_type, owner, lifecycle, tag, system, namespace) = tokio::join!(
+            count(Facet::Kind),
+            count(Facet::SpecType),
+            count(Facet::Owner),
+            count(Facet::Lifecycle),
+            count(Facet::Tag),
+            count(Facet::System),
+            count(Facet::Namespace)
+        );
+        Ok(Facets {
+            kind: kind?,
+            spec_type: spec_type?,
+            owner: owner?,
+            lifecycle: lifecycle?,
+            tag: tag?,
+            system: system?,
+            namespace: namespace?,
+        })
     }
 
     /// One entity by reference (`kind:namespace/name`, `kind:name`; case does not matter).

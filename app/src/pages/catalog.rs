@@ -423,14 +423,35 @@ fn ApiSummary(api: crate::catalog::apidoc::ApiView) -> impl IntoView {
 pub fn CatalogImportPage() -> impl IntoView {
     let apply = ServerAction::<ApplyCatalog>::new();
     let report = apply.value();
+    let text = NodeRef::<leptos::html::Textarea>::new();
+    // A chosen file is read in the browser into the text box (nothing is sent until Apply).
+    let load_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            let input = event_target::<web_sys::HtmlInputElement>(&ev);
+            let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+            leptos::task::spawn_local(async move {
+                if let Ok(content) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                    if let (Some(area), Some(content)) = (text.get_untracked(), content.as_string()) {
+                        area.set_value(&content);
+                    }
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     view! {
         <Title text="Import YAML"/>
         <p class="crumbs"><A href="/catalog">"Catalog"</A>" /"</p>
         <h1>"Import catalog YAML"</h1>
         <p class="lede">"Paste one or more Backstage descriptors (catalog-info.yaml), separated by "<code>"---"</code>". Each document is created, updated or reported on its own; one bad document never stops the others."</p>
         <ActionForm action=apply attr:class="stack wide">
+            <label for="catalog-file">"Upload a file"</label>
+            <input id="catalog-file" type="file" accept=".yaml,.yml,text/yaml,application/yaml" on:change=load_file aria-describedby="catalog-file-help"/>
+            <p id="catalog-file-help" class="muted small">"Its text goes into the box below, where you can check it before applying."</p>
             <label for="catalog-yaml">"Catalog YAML"</label>
-            <textarea id="catalog-yaml" name="yaml" rows="16" required spellcheck="false" class="mono"
+            <textarea id="catalog-yaml" node_ref=text name="yaml" rows="16" required spellcheck="false" class="mono"
                 placeholder="apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: my-service\nspec:\n  type: service\n  lifecycle: production\n  owner: my-team"></textarea>
             <button type="submit" class="button-primary" disabled=move || apply.pending().get()>
                 {move || if apply.pending().get() { "Applying…" } else { "Apply" }}
