@@ -35,9 +35,18 @@ pub fn LocationsPage() -> impl IntoView {
         move || (add.version().get(), refresh.version().get(), remove.version().get()),
         |_| list_locations(),
     );
-    let last = move || {
-        add.value().get().and_then(Result::ok).or_else(|| refresh.value().get().and_then(Result::ok))
-    };
+    // The outcome of whichever read finished last (registering reads too).
+    let last = RwSignal::new(None::<RefreshReport>);
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = add.value().get() {
+            last.set(Some(r));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = refresh.value().get() {
+            last.set(Some(r));
+        }
+    });
     view! {
         <Title text="Catalog locations"/>
         <p class="crumbs"><A href="/catalog">"Catalog"</A>" /"</p>
@@ -59,7 +68,7 @@ pub fn LocationsPage() -> impl IntoView {
             </ActionForm>
             {form_status(add.value(), "")}
         </section>
-        {move || last().map(|r| view! { <p class="notice" role="status">{refresh_summary(&r)}</p> })}
+        {move || last.get().map(|r| view! { <p class="notice" role="status">{format!("{}: {}", r.location.target, refresh_summary(&r))}</p> })}
         {form_status(refresh.value(), "")}
         {form_status(remove.value(), "Removed. Its entities stay in the catalog, marked orphaned.")}
         <Suspense fallback=loading>
