@@ -452,8 +452,10 @@ pub struct SearchHit {
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct SearchResults {
     pub query: String,
-    /// Matches in the whole catalog (of the chosen kind).
+    /// Matches in the whole catalog (of the chosen kind); with `more`, at least this many.
     pub total: i64,
+    /// There are more matches than were counted (5,000).
+    pub more: bool,
     /// How many of them can be paged through (the best 200).
     pub ranked: i64,
     pub page: i64,

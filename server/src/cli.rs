@@ -246,7 +246,7 @@ async fn search(rest: &[&str]) -> Result<(), CliError> {
         println!("{:>3}  {:<10} {:<40} {}", hit.rank, hit.kind, title, hit.url);
     }
     if r.total > r.items.len() as i64 {
-        println!("… {} results in all; narrow with --kind or more words", r.total);
+        println!("… {}{} results in all; narrow with --kind or more words", r.total, if r.more { "+" } else { "" });
     }
     Ok(())
 }

@@ -400,7 +400,7 @@ async fn catalog_export(State(s): State<Services>, Authed(c): Authed, q: Result<
     responses((status = 200, body = SearchResults), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn search(State(s): State<Services>, Authed(c): Authed, q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<SearchResults> {
     match q {
-        Ok(Query(q)) => s.search(&c, &q, app::core::search::Origin::Page).await.into(),
+        Ok(Query(q)) => s.search(&c, &q, app::core::search::Origin::Api).await.into(),
         Err(e) => ApiResult(Err(AppError::BadRequest(format!("{} (give the text to look for as ?q=…)", e.body_text())))),
     }
 }

@@ -80,6 +80,9 @@ const USER_COLUMNS: &str = "id, username, display_name, email, password_hash, is
 const TOKEN_COLUMNS: &str = "id, user_id, name, prefix, secret_hash, created_at, expires_at, last_used_at, revoked_at";
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, team, before_json, after_json, decision, reason, \
                              request_id, prev_hash, hash";
+/// The columns of an entity that a write sets (all but `entity_ref` and `created_at`).
+const ENTITY_FIELDS: &str = "kind, namespace, name, title, description, spec_type, lifecycle, owner_ref, system_ref, body, etag, \
+                             version, source, orphan, updated_at";
 const CATALOG_COLUMNS: &str = "entity_ref, kind, namespace, name, title, description, spec_type, lifecycle, owner_ref, \
                                system_ref, body, etag, version, source, orphan, created_at, updated_at";
 
@@ -274,6 +277,28 @@ macro_rules! sql_store {
                     created_at: r.try_get("created_at").map_err(err)?,
                     member_count: r.try_get("member_count").map_err(err)?,
                 })
+            }
+
+            /// Binds an entity's `ENTITY_FIELDS`, in their order (shared by insert and update).
+            fn bind_fields<'q>(
+                q: sqlx::query::Query<'q, $Db, <$Db as sqlx::Database>::Arguments>,
+                e: &'q CatalogRecord,
+            ) -> sqlx::query::Query<'q, $Db, <$Db as sqlx::Database>::Arguments> {
+                q.bind(&e.kind)
+                    .bind(&e.namespace)
+                    .bind(&e.name)
+                    .bind(&e.title)
+                    .bind(&e.description)
+                    .bind(&e.spec_type)
+                    .bind(&e.lifecycle)
+                    .bind(&e.owner_ref)
+                    .bind(&e.system_ref)
+                    .bind(&e.body)
+                    .bind(&e.etag)
+                    .bind(e.version)
+                    .bind(&e.source)
+                    .bind(e.orphan)
+                    .bind(&e.updated_at)
             }
 
             fn search_doc(r: &<$Db as sqlx::Database>::Row) -> StoreResult<SearchDoc> {
@@ -812,52 +837,18 @@ macro_rules! sql_store {
                 let (_g, mut tx) = self.writer().await?;
                 let inserts: Vec<&CatalogRecord> = writes.iter().map(|w| &w.rec).filter(|r| r.version == 1).collect();
                 for chunk in inserts.chunks(12) {
-                    let sql = format!("INSERT INTO catalog_entities ({CATALOG_COLUMNS}) VALUES {}", rows_of(chunk.len(), 17));
+                    let sql = format!("INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) VALUES {}", rows_of(chunk.len(), 17));
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for e in chunk {
-                        q = q
-                            .bind(&e.entity_ref)
-                            .bind(&e.kind)
-                            .bind(&e.namespace)
-                            .bind(&e.name)
-                            .bind(&e.title)
-                            .bind(&e.description)
-                            .bind(&e.spec_type)
-                            .bind(&e.lifecycle)
-                            .bind(&e.owner_ref)
-                            .bind(&e.system_ref)
-                            .bind(&e.body)
-                            .bind(&e.etag)
-                            .bind(e.version)
-                            .bind(&e.source)
-                            .bind(e.orphan)
-                            .bind(&e.created_at)
-                            .bind(&e.updated_at);
+                        q = Self::bind_fields(q.bind(&e.entity_ref).bind(&e.created_at), e);
                     }
                     q.execute(&mut *tx).await.map_err(err)?;
                 }
                 let updates: Vec<&CatalogRecord> = writes.iter().map(|w| &w.rec).filter(|r| r.version > 1).collect();
                 for e in &updates {
-                    let done = sqlx::query(
-                        "UPDATE catalog_entities SET kind = $1, namespace = $2, name = $3, title = $4, description = $5, \
-                         spec_type = $6, lifecycle = $7, owner_ref = $8, system_ref = $9, body = $10, etag = $11, \
-                         version = $12, source = $13, orphan = $14, updated_at = $15 WHERE entity_ref = $16 AND version = $17",
-                    )
-                    .bind(&e.kind)
-                    .bind(&e.namespace)
-                    .bind(&e.name)
-                    .bind(&e.title)
-                    .bind(&e.description)
-                    .bind(&e.spec_type)
-                    .bind(&e.lifecycle)
-                    .bind(&e.owner_ref)
-                    .bind(&e.system_ref)
-                    .bind(&e.body)
-                    .bind(&e.etag)
-                    .bind(e.version)
-                    .bind(&e.source)
-                    .bind(e.orphan)
-                    .bind(&e.updated_at)
+                    let sets: Vec<String> = ENTITY_FIELDS.split(", ").enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
+                    let sql = format!("UPDATE catalog_entities SET {} WHERE entity_ref = $16 AND version = $17", sets.join(", "));
+                    let done = Self::bind_fields(sqlx::query(sqlx::AssertSqlSafe(sql)), e)
                     .bind(&e.entity_ref)
                     .bind(e.version - 1)
                     .execute(&mut *tx)
@@ -926,6 +917,12 @@ macro_rules! sql_store {
                 sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 Self::append_all(&mut tx, audits).await?;
                 tx.commit().await.map_err(err)
+            }
+
+            async fn catalog_analyze(&self) -> StoreResult<()> {
+                let sql = if $sqlite { "PRAGMA optimize" } else { "ANALYZE catalog_entities, catalog_tags, catalog_relations, search_documents" };
+                sqlx::query(sql).execute(&self.pool).await.map_err(err)?;
+                Ok(())
             }
 
             async fn catalog_refs_from(&self, source: &str) -> StoreResult<Vec<String>> {
@@ -1081,9 +1078,13 @@ macro_rules! sql_store {
                 let columns = "d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, substr(d.body, 1, 8000) AS body, d.url";
                 let rows = if $sqlite {
                     let kind = if spec.kind.is_some() { " AND d.kind = $3" } else { "" };
+                    // Exact matches are ranked by the caller (names first), so they are not
+                    // scored here (scoring reads every match); alike ones are ordered by bm25,
+                    // which ranks documents sharing more of the query's trigrams first.
+                    let order = if spec.fuzzy { " ORDER BY bm25(search_fts, 10.0, 5.0, 1.0)" } else { "" };
                     let sql = format!(
                         "SELECT {columns} FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid \
-                         WHERE search_fts MATCH $1{kind} ORDER BY bm25(search_fts, 10.0, 5.0, 1.0) LIMIT $2"
+                         WHERE search_fts MATCH $1{kind}{order} LIMIT $2"
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(fts_query(spec)).bind(spec.limit);
                     if let Some(k) = &spec.kind {
@@ -1093,16 +1094,15 @@ macro_rules! sql_store {
                 } else {
                     let phrase = spec.terms.join(" ");
                     let (condition, binds, order) = if spec.fuzzy {
-                        ("$1 <% d.haystack".to_string(), vec![phrase.clone()], "word_similarity($1, d.haystack) DESC")
+                        ("$1 <% d.haystack".to_string(), vec![phrase.clone()], " ORDER BY word_similarity($1, d.haystack) DESC")
                     } else {
-                        let conds: Vec<String> = (0..spec.terms.len()).map(|i| format!("d.haystack LIKE ${} ESCAPE '\\'", i + 2)).collect();
-                        let mut binds = vec![phrase.clone()];
-                        binds.extend(spec.terms.iter().map(|t| format!("%{}%", like_escape(t))));
-                        (conds.join(" AND "), binds, "similarity(d.name, $1) DESC, d.name")
+                        let conds: Vec<String> = (0..spec.terms.len()).map(|i| format!("d.haystack LIKE ${} ESCAPE '\\'", i + 1)).collect();
+                        let binds = spec.terms.iter().map(|t| format!("%{}%", like_escape(t))).collect();
+                        (conds.join(" AND "), binds, "")
                     };
                     let n = binds.len();
                     let kind = if spec.kind.is_some() { format!(" AND d.kind = ${}", n + 2) } else { String::new() };
-                    let sql = format!("SELECT {columns} FROM search_documents d WHERE {condition}{kind} ORDER BY {order} LIMIT ${}", n + 1);
+                    let sql = format!("SELECT {columns} FROM search_documents d WHERE {condition}{kind}{order} LIMIT ${}", n + 1);
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for b in &binds {
                         q = q.bind(b);
@@ -1132,20 +1132,26 @@ macro_rules! sql_store {
                 if spec.terms.is_empty() {
                     return Ok(Vec::new());
                 }
+                // Counted over the first SEARCH_COUNT_CAP matches: beyond that a person is told "more".
                 let q = if $sqlite {
-                    sqlx::query_as::<_, (String, i64)>(
-                        "SELECT d.kind, COUNT(*) FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid \
-                         WHERE search_fts MATCH $1 GROUP BY d.kind ORDER BY COUNT(*) DESC, d.kind",
-                    )
+                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT kind, COUNT(*) FROM (SELECT d.kind AS kind FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid \
+                         WHERE search_fts MATCH $1 LIMIT {SEARCH_COUNT_CAP}) m GROUP BY kind ORDER BY COUNT(*) DESC, kind"
+                    )))
                     .bind(fts_query(spec))
                 } else if spec.fuzzy {
-                    sqlx::query_as::<_, (String, i64)>(
-                        "SELECT kind, COUNT(*) FROM search_documents d WHERE $1 <% d.haystack GROUP BY kind ORDER BY COUNT(*) DESC, kind",
-                    )
+                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT kind, COUNT(*) FROM (SELECT d.kind AS kind FROM search_documents d WHERE $1 <% d.haystack LIMIT {SEARCH_COUNT_CAP}) m \
+                         GROUP BY kind ORDER BY COUNT(*) DESC, kind"
+                    )))
                     .bind(spec.terms.join(" "))
                 } else {
                     let conds: Vec<String> = (1..=spec.terms.len()).map(|i| format!("d.haystack LIKE ${i} ESCAPE '\\'")).collect();
-                    let sql = format!("SELECT kind, COUNT(*) FROM search_documents d WHERE {} GROUP BY kind ORDER BY COUNT(*) DESC, kind", conds.join(" AND "));
+                    let sql = format!(
+                        "SELECT kind, COUNT(*) FROM (SELECT d.kind AS kind FROM search_documents d WHERE {} LIMIT {SEARCH_COUNT_CAP}) m \
+                         GROUP BY kind ORDER BY COUNT(*) DESC, kind",
+                        conds.join(" AND ")
+                    );
                     let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
                     for t in &spec.terms {
                         q = q.bind(format!("%{}%", like_escape(t)));

@@ -101,10 +101,22 @@ async fn search_analytics_count_searches_and_openings_for_admins_only() {
     for db in databases().await {
         let app = seeded(&db).await;
         let viewer = app.login("viewer").await;
-        let res = search(&app, &viewer, "ledger").await;
+        // Searches from the search page go through the server function (the REST API's are
+        // counted apart: nobody opens their results in a browser).
+        let page_search = |q: &str| {
+            use leptos::server_fn::ServerFn;
+            viewer
+                .apply(Request::post(app::api::Search::PATH).header(header::HOST, HOST).header(header::ORIGIN, ORIGIN))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("query[q]={q}")))
+                .unwrap()
+        };
+        let res = app.send(page_search("ledger")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
         let id = res.json["query_id"].as_str().unwrap().to_string();
         let hit = &res.json["items"][0];
-        search(&app, &viewer, "qqqzzzx").await;
+        app.send(page_search("qqqzzzx")).await;
+        search(&app, &viewer, "from-a-script").await;
         // Opening a result goes through /search/go, which records it and redirects locally only.
         let go = format!(
             "/search/go?id={id}&key={}&rank=1&to={}",
@@ -120,7 +132,7 @@ async fn search_analytics_count_searches_and_openings_for_admins_only() {
         let admin = app.token("admin").await;
         let a = app.call("GET", "/api/v1/search/analytics?days=7", &admin, None).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
-        assert_eq!(a.json["searches"], 3, "[{}] two searches and one suggestion opened: {}", app.db, a.text);
+        assert_eq!(a.json["searches"], 4, "[{}] two page searches, one API search, one suggestion opened: {}", app.db, a.text);
         assert!((a.json["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9, "{}", a.text);
         assert!(a.json["zero_result_queries"].as_array().unwrap().iter().any(|q| q["query"] == "qqqzzzx"));
         assert!(a.json["time_to_find_p50_ms"].as_i64().is_some());

@@ -25,9 +25,24 @@ use super::service::db;
 #[derive(Default)]
 pub struct CountCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (i64, i64, Option<Facets>)>>,
+    /// When this process last refreshed the planner's statistics after a large import.
+    analyzed_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Held while counting: requests that miss the cache together count once, not each (on
+    /// 2 cores, 16 simultaneous counts of 250,000 rows would each take 16 times as long).
+    counting: tokio::sync::Mutex<()>,
 }
 
 impl CountCache {
+    /// Whether statistics may be refreshed now (at most every 30 seconds), noting it if so.
+    fn analyze_due(&self) -> bool {
+        let mut at = self.analyzed_at.lock().unwrap_or_else(|e| e.into_inner());
+        let due = at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30));
+        if due {
+            *at = Some(std::time::Instant::now());
+        }
+        due
+    }
+
     const CAPACITY: usize = 512;
 
     /// Forgets every count (the benchmark measures uncached lists with it).
@@ -221,6 +236,14 @@ impl Services {
         }
         outcomes.extend(self.apply_chunk(applier, chunk, source).await?);
         outcomes.sort_by_key(|o| o.index);
+        // After a large import the planner's statistics are stale (PostgreSQL would otherwise
+        // pick scans over the ordering index until autovacuum gets to it).
+        let written = outcomes.iter().filter(|o| o.outcome == "created" || o.outcome == "updated").count();
+        if written >= 1000 && self.counts.analyze_due() {
+            if let Err(e) = self.store.catalog_analyze().await {
+                tracing::warn!(error = %e, "refreshing planner statistics failed");
+            }
+        }
 
         let mut report = ApplyReport { documents: Vec::new(), created: 0, updated: 0, unchanged: 0, failed: 0 };
         for o in &outcomes {
@@ -372,10 +395,17 @@ impl Services {
         let (total, facets) = match cached {
             Some(hit) => hit,
             None => {
-                let total = self.store.catalog_count(&filter).await.map_err(db)?;
-                let facets = if with_facets { Some(self.facets(&filter).await?) } else { None };
-                self.counts.put(key, generation, total, facets.clone());
-                (total, facets)
+                let _counting = self.counts.counting.lock().await;
+                // Whoever held the lock before may have counted this very view.
+                match self.counts.get(&key, generation, with_facets) {
+                    Some(hit) => hit,
+                    None => {
+                        let total = self.store.catalog_count(&filter).await.map_err(db)?;
+                        let facets = if with_facets { Some(self.facets(&filter).await?) } else { None };
+                        self.counts.put(key, generation, total, facets.clone());
+                        (total, facets)
+                    }
+                }
             }
         };
         Ok(CatalogPage {

@@ -18,8 +18,11 @@ const FUZZY_BELOW: usize = 5;
 /// Where a logged search was run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// The search page or the REST API: logged when run, its opening recorded later.
+    /// The search page: logged when run, its opening recorded later.
     Page,
+    /// The REST API (scripts, the command-line client): logged, but nobody opens a result in a
+    /// browser, so it does not count towards success rate and time to find.
+    Api,
     /// Not logged (suggestions as someone types; logged only when one is opened).
     Unlogged,
 }
@@ -81,7 +84,8 @@ impl Services {
         // Stable: the database's order stays within a tier.
         candidates.sort_by_cached_key(|d| {
             let tier = logic::tier(&terms, &d.name, &d.title, &format!("{} {}", d.summary, d.body));
-            (tier, if tier <= 1 { d.name.len() } else { 0 })
+            // Within a tier, the more specific (shorter) name or title first.
+            (tier, if tier <= 1 { d.name.len() } else { d.title.len() })
         });
         candidates.truncate(RANKED as usize);
         if counts.is_empty() {
@@ -98,6 +102,8 @@ impl Services {
             None => counts.iter().map(|(_, n)| n).sum(),
         };
         let total = total.max(candidates.len() as i64);
+        let counted: i64 = counts.iter().map(|(_, n)| n).sum();
+        let more = counted >= crate::core::store::SEARCH_COUNT_CAP;
         let items: Vec<SearchHit> = candidates
             .iter()
             .enumerate()
@@ -120,14 +126,14 @@ impl Services {
             .collect();
         let took = started.elapsed();
         let query_id = match origin {
-            Origin::Page => {
+            Origin::Page | Origin::Api => {
                 let id = new_id();
                 let entry = SearchLogRecord {
                     id: id.clone(),
                     at: now(),
                     user_id: Some(principal.user.id.clone()),
                     query: text.to_string(),
-                    origin: "page".into(),
+                    origin: if origin == Origin::Api { "api" } else { "page" }.into(),
                     result_count: total,
                     took_us: took.as_micros() as i64,
                     ..Default::default()
@@ -140,6 +146,7 @@ impl Services {
         Ok(SearchResults {
             query: text.to_string(),
             total,
+            more,
             ranked: candidates.len() as i64,
             page,
             page_size,
@@ -206,12 +213,14 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 /// (pure, so tested directly). Every day of the period has its bar, searched or not.
 pub fn analytics(days: i64, logs: &[SearchLogRecord], today: chrono::NaiveDate) -> SearchAnalytics {
     let n = logs.len() as i64;
-    let opened: Vec<&SearchLogRecord> = logs.iter().filter(|l| l.opened_key.is_some()).collect();
+    // Success and time to find are about people in the browser; API searches only count as searches.
+    let interactive = logs.iter().filter(|l| l.origin != "api").count();
+    let opened: Vec<&SearchLogRecord> = logs.iter().filter(|l| l.opened_key.is_some() && l.origin != "api").collect();
     let mut ttf: Vec<i64> = opened.iter().filter_map(|l| l.opened_ms).collect();
     ttf.sort();
-    let mut took: Vec<i64> = logs.iter().filter(|l| l.origin == "page").map(|l| l.took_us).collect();
+    let mut took: Vec<i64> = logs.iter().filter(|l| l.origin != "suggest").map(|l| l.took_us).collect();
     took.sort();
-    let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let share = |k: usize, of: usize| if of == 0 { 0.0 } else { k as f64 / of as f64 };
     let mut per_day: std::collections::BTreeMap<String, SearchDay> = (0..days)
         .map(|back| {
             let day = (today - chrono::Duration::days(back)).format("%Y-%m-%d").to_string();
@@ -237,8 +246,8 @@ pub fn analytics(days: i64, logs: &[SearchLogRecord], today: chrono::NaiveDate) 
     SearchAnalytics {
         days,
         searches: n,
-        success_rate: share(opened.len()),
-        zero_result_rate: share(logs.iter().filter(|l| l.result_count == 0).count()),
+        success_rate: share(opened.len(), interactive),
+        zero_result_rate: share(logs.iter().filter(|l| l.result_count == 0).count(), logs.len()),
         time_to_find_p50_ms: percentile(&ttf, 0.5),
         time_to_find_p90_ms: percentile(&ttf, 0.9),
         search_p50_ms: percentile(&took, 0.5).map(|us| us as f64 / 1000.0),
@@ -276,18 +285,19 @@ mod tests {
             log("Payments", 5, Some(3000), "2026-11-26T10:00:00.000Z"),
             log("payments", 5, None, "2026-11-26T11:00:00.000Z"),
             log("nothing-here", 0, None, "2026-11-26T12:00:00.000Z"),
+            SearchLogRecord { origin: "api".into(), ..log("from-a-script", 3, None, "2026-11-26T13:00:00.000Z") },
         ];
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         let a = analytics(30, &logs, today);
-        assert_eq!(a.searches, 4);
-        assert_eq!(a.success_rate, 0.5);
-        assert_eq!(a.zero_result_rate, 0.25);
+        assert_eq!(a.searches, 5);
+        assert_eq!(a.success_rate, 0.5, "API searches do not count against success");
+        assert_eq!(a.zero_result_rate, 0.2);
         assert_eq!(a.time_to_find_p50_ms, Some(3000));
         assert_eq!(a.mean_opened_rank, Some(2.0));
         assert_eq!(a.search_p50_ms, Some(1.5));
         assert_eq!(a.per_day.len(), 30, "every day of the period");
         assert_eq!(a.per_day[29].day, "2026-11-26");
-        assert_eq!((a.per_day[28].searches, a.per_day[29].searches, a.per_day[0].searches), (1, 3, 0));
+        assert_eq!((a.per_day[28].searches, a.per_day[29].searches, a.per_day[0].searches), (1, 4, 0));
         assert_eq!(a.top_queries[0].query, "payments");
         assert_eq!(a.top_queries[0].searches, 3);
         assert_eq!(a.zero_result_queries.len(), 1);

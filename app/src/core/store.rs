@@ -217,6 +217,9 @@ pub struct SearchSpec {
     pub limit: i64,
 }
 
+/// Searches count at most this many matches (beyond it, "more than").
+pub const SEARCH_COUNT_CAP: i64 = 5_000;
+
 /// A markdown document: a standalone guide (`entity_ref` None) or one of an entity's docs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocRecord {
@@ -308,6 +311,8 @@ pub trait Store: Send + Sync + 'static {
     async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()>;
     /// Marks entities of a source orphaned (or no longer orphaned), with an audit entry each.
     async fn catalog_set_orphan(&self, refs: &[String], orphan: bool, audits: Vec<AuditDraft>) -> StoreResult<()>;
+    /// Refreshes the query planner's statistics after a large change (ANALYZE / PRAGMA optimize).
+    async fn catalog_analyze(&self) -> StoreResult<()>;
     /// References of the entities whose `source` is `source`.
     async fn catalog_refs_from(&self, source: &str) -> StoreResult<Vec<String>>;
     /// Deletes an entity if its stored version is `version` (Conflict otherwise, NotFound if gone).
@@ -332,7 +337,8 @@ pub trait Store: Send + Sync + 'static {
     async fn search(&self, spec: &SearchSpec) -> StoreResult<Vec<SearchDoc>>;
     /// Entries whose lower-case name starts with `prefix` (at most `limit`).
     async fn search_by_name(&self, prefix: &str, kind: Option<&str>, limit: i64) -> StoreResult<Vec<SearchDoc>>;
-    /// How many entries match `spec` (ignoring its kind and limit), per kind.
+    /// How many entries match `spec` (ignoring its kind and limit), per kind, counting at most
+    /// [`SEARCH_COUNT_CAP`] matches in all.
     async fn search_counts(&self, spec: &SearchSpec) -> StoreResult<Vec<(String, i64)>>;
     async fn search_log(&self, entry: &SearchLogRecord) -> StoreResult<()>;
     /// Records which result of a logged search was opened (only the first opening counts).

@@ -266,7 +266,8 @@ fn SearchResultsView(q: SearchQuery, r: SearchResults) -> impl IntoView {
     } else if r.fuzzy {
         format!("No exact match for “{}”; {} similar result{} ({:.0} ms).", r.query, r.total, if r.total == 1 { "" } else { "s" }, r.took_ms)
     } else {
-        format!("{} result{} for “{}” ({:.0} ms).", r.total, if r.total == 1 { "" } else { "s" }, r.query, r.took_ms)
+        let plus = if r.more { "+" } else { "" };
+        format!("{}{plus} result{} for “{}” ({:.0} ms).", r.total, if r.total == 1 { "" } else { "s" }, r.query, r.took_ms)
     };
     let items = r
         .items
