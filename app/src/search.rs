@@ -84,8 +84,9 @@ pub fn tier(terms: &[String], name: &str, title: &str, body: &str) -> u8 {
     if terms.iter().all(|term| head.contains(term.as_str())) {
         return 2;
     }
-    let all = format!("{head} {}", body.to_lowercase());
-    if terms.iter().all(|term| all.contains(term.as_str())) {
+    // Only the terms missing from name and title are looked for in the (longer) text.
+    let body = body.to_lowercase();
+    if terms.iter().all(|term| head.contains(term.as_str()) || body.contains(term.as_str())) {
         return 3;
     }
     4

@@ -1075,7 +1075,7 @@ macro_rules! sql_store {
                 if spec.terms.is_empty() {
                     return Ok(Vec::new());
                 }
-                let columns = "d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, substr(d.body, 1, 8000) AS body, d.url";
+                let columns = "d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, substr(d.body, 1, 2000) AS body, d.url";
                 let rows = if $sqlite {
                     let kind = if spec.kind.is_some() { " AND d.kind = $3" } else { "" };
                     // Exact matches are ranked by the caller (names first), so they are not

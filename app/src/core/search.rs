@@ -61,8 +61,11 @@ impl Services {
         let mut candidates = self.store.search_by_name(&terms.join("-"), kind, 20).await.map_err(db)?;
         let exact = SearchSpec { terms: long.clone(), fuzzy: false, kind: kind.map(str::to_string), limit: RANKED };
         candidates.extend(self.store.search(&exact).await.map_err(db)?);
-        // Short terms cannot be looked up by trigram; they still have to appear.
-        candidates.retain(|d| logic::tier(&terms, &d.name, &d.title, &format!("{} {}", d.summary, d.body)) < 4);
+        // Short terms cannot be looked up by trigram; they still have to appear. (Without them,
+        // every candidate already contains every term: names by prefix, the rest by the index.)
+        if long.len() < terms.len() {
+            candidates.retain(|d| logic::tier(&terms, &d.name, &d.title, &format!("{} {}", d.summary, d.body)) < 4);
+        }
         let mut fuzzy = false;
         let mut counts = if long.len() == terms.len() && !long.is_empty() {
             self.store.search_counts(&exact).await.map_err(db)?
