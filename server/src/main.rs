@@ -109,6 +109,13 @@ async fn serve(config: Config) -> ExitCode {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),
             }
+            // Search analytics and "recently viewed" look back at most 90 days.
+            let horizon = app::core::timestamp(chrono::Utc::now() - chrono::Duration::days(90));
+            match cleanup.store.prune_activity(&horizon).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "search and view history older than 90 days removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "removing old search and view history failed"),
+            }
         }
     });
     // Registered catalog locations are refreshed on their schedule (a lease per location keeps

@@ -1205,6 +1205,14 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn prune_activity(&self, before: &str) -> StoreResult<u64> {
+                let (_g, mut tx) = self.writer().await?;
+                let searches = sqlx::query("DELETE FROM search_queries WHERE at < $1").bind(before).execute(&mut *tx).await.map_err(err)?;
+                let views = sqlx::query("DELETE FROM entity_views WHERE viewed_at < $1").bind(before).execute(&mut *tx).await.map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(searches.rows_affected() + views.rows_affected())
+            }
+
             async fn search_logs_since(&self, since: &str) -> StoreResult<Vec<SearchLogRecord>> {
                 sqlx::query("SELECT * FROM search_queries WHERE at >= $1 ORDER BY at")
                     .bind(since)

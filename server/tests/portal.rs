@@ -140,3 +140,27 @@ async fn browsing_by_domain_system_and_type() {
         assert_eq!(app.send(form(app::api::LoadBrowse::PATH, &Auth::None, "")).await.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn search_and_view_history_older_than_the_horizon_is_pruned() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let store = &app.state.services.store;
+        let viewer = store.user_by_username("viewer").await.unwrap().unwrap();
+        let log = |id: &str, at: &str| app::core::store::SearchLogRecord {
+            id: id.into(),
+            at: at.into(),
+            user_id: Some(viewer.id.clone()),
+            query: "q".into(),
+            origin: "page".into(),
+            ..Default::default()
+        };
+        store.search_log(&log("old", "2026-01-01T00:00:00.000Z")).await.unwrap();
+        store.search_log(&log("new", "2026-11-20T00:00:00.000Z")).await.unwrap();
+        store.record_view(&viewer.id, "component:default/x", "2026-01-01T00:00:00.000Z").await.unwrap();
+        store.record_view(&viewer.id, "component:default/y", "2026-11-20T00:00:00.000Z").await.unwrap();
+        assert_eq!(store.prune_activity("2026-08-28T00:00:00.000Z").await.unwrap(), 2, "[{}]", app.db);
+        assert!(store.search_log_get("old").await.unwrap().is_none());
+        assert!(store.search_log_get("new").await.unwrap().is_some());
+    }
+}

@@ -344,6 +344,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records which result of a logged search was opened (only the first opening counts).
     async fn search_log_open(&self, id: &str, key: &str, rank: i64, opened_ms: i64) -> StoreResult<()>;
     async fn search_log_get(&self, id: &str) -> StoreResult<Option<SearchLogRecord>>;
+    /// Forgets logged searches and entity views older than `before` (analytics keep 90 days).
+    async fn prune_activity(&self, before: &str) -> StoreResult<u64>;
     /// Logged searches since `since`, oldest first.
     async fn search_logs_since(&self, since: &str) -> StoreResult<Vec<SearchLogRecord>>;
 
