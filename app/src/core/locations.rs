@@ -260,6 +260,9 @@ impl Services {
             StoreError::Conflict(_) => AppError::field("target", format!("{canonical} is already registered.")),
             e => db(e),
         })?;
+        // Claimed before reading, so the scheduler does not read it at the same time.
+        let stale = timestamp(chrono::Utc::now() - chrono::Duration::minutes(LEASE_MINUTES));
+        self.store.location_claim(&location.id, &now(), &stale).await.map_err(db)?;
         self.refresh(&location).await
     }
 
