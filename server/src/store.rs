@@ -372,10 +372,11 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// Chains and inserts several audit entries, in order, inside the caller's transaction.
-            async fn append_all(tx: &mut sqlx::Transaction<'static, $Db>, drafts: Vec<AuditDraft>) -> StoreResult<()> {
+            /// Chains and inserts audit entries, in order, inside the caller's transaction (on
+            /// PostgreSQL under an advisory lock, so the chain stays linear across replicas).
+            async fn append_all(tx: &mut sqlx::Transaction<'static, $Db>, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRow>> {
                 if drafts.is_empty() {
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 if !$sqlite {
                     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await.map_err(err)?;
@@ -412,40 +413,12 @@ macro_rules! sql_store {
                     }
                     q.execute(&mut **tx).await.map_err(err)?;
                 }
-                Ok(())
+                Ok(rows)
             }
 
             /// Chains and inserts an audit entry inside the caller's transaction.
             async fn append(tx: &mut sqlx::Transaction<'static, $Db>, draft: AuditDraft) -> StoreResult<AuditRow> {
-                if !$sqlite {
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await.map_err(err)?;
-                }
-                let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(err)?;
-                let row = audit::chain(draft, last);
-                let d = &row.draft;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                )))
-                .bind(row.seq)
-                .bind(&d.at)
-                .bind(&d.actor)
-                .bind(&d.action)
-                .bind(&d.target)
-                .bind(&d.team)
-                .bind(&d.before)
-                .bind(&d.after)
-                .bind(&d.decision)
-                .bind(&d.reason)
-                .bind(&d.request_id)
-                .bind(&row.prev_hash)
-                .bind(&row.hash)
-                .execute(&mut **tx)
-                .await
-                .map_err(err)?;
-                Ok(row)
+                Self::append_all(tx, vec![draft]).await?.pop().ok_or_else(|| StoreError::Other("no audit row".into()))
             }
         }
 
@@ -1045,20 +1018,6 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
-            }
-
-            async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>> {
-                let mut found = Vec::new();
-                for chunk in refs.chunks(500) {
-                    let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                    let sql = format!("SELECT entity_ref FROM catalog_entities WHERE entity_ref IN ({})", marks.join(", "));
-                    let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
-                    for r in chunk {
-                        q = q.bind(r.clone());
-                    }
-                    found.extend(q.fetch_all(&self.pool).await.map_err(err)?.into_iter().map(|(r,)| r));
-                }
-                Ok(found)
             }
 
             async fn catalog_bodies(&self, f: &CatalogFilter) -> StoreResult<Vec<String>> {

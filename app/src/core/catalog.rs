@@ -259,7 +259,8 @@ impl Services {
         let mut targets: Vec<String> = outcomes.iter().flat_map(|d| d.warnings.iter().cloned()).collect();
         targets.sort();
         targets.dedup();
-        let found: std::collections::HashSet<String> = self.store.catalog_existing(&targets).await.map_err(db)?.into_iter().collect();
+        let found: std::collections::HashSet<String> =
+            self.store.catalog_stamps(&targets).await.map_err(db)?.into_iter().map(|s| s.entity_ref).collect();
         for d in &mut outcomes {
             d.warnings = std::mem::take(&mut d.warnings)
                 .into_iter()
@@ -347,11 +348,7 @@ impl Services {
                 }
                 Applier::System => Caller::system_audit("catalog", action, format!("entity:{entity_ref}")),
             };
-            // Team Leads read their team's audit entries, catalog changes included.
-            let audit = match owner_team(rec.owner_ref.as_deref()) {
-                Some(team) => audit.team(&team),
-                None => audit,
-            };
+            let audit = audit.owned_by(rec.owner_ref.as_deref());
             if let Some(old) = existing {
                 rec.version = old.version + 1;
                 rec.created_at = old.created_at.clone();
@@ -493,10 +490,7 @@ impl Services {
         let key = detail.summary.entity_ref.clone();
         let owner = detail.summary.owner.clone();
         let audit = caller.audit("catalog.delete", format!("entity:{key}"));
-        let audit = match owner_team(owner.as_deref()) {
-            Some(team) => audit.team(&team),
-            None => audit,
-        };
+        let audit = audit.owned_by(owner.as_deref());
         if let Err(why) = self.may_edit(caller, owner.as_deref()) {
             self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
             return Err(AppError::Forbidden(why));
@@ -557,10 +551,7 @@ impl Services {
         // Who may not change it learns that first, whatever they sent.
         if let Err(why) = self.may_edit(caller, current.summary.owner.as_deref()) {
             let audit = caller.audit("catalog.update", format!("entity:{key}"));
-            let audit = match owner_team(current.summary.owner.as_deref()) {
-                Some(team) => audit.team(&team),
-                None => audit,
-            };
+            let audit = audit.owned_by(current.summary.owner.as_deref());
             self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
             return Err(AppError::Forbidden(why));
         }
@@ -585,10 +576,7 @@ impl Services {
         let body = serde_json::to_string(&entity).map_err(AppError::internal)?;
         let mut rec = record(&entity, body, "ui");
         let audit = caller.audit("catalog.update", format!("entity:{key}"));
-        let audit = match owner_team(rec.owner_ref.as_deref()) {
-            Some(team) => audit.team(&team),
-            None => audit,
-        };
+        let audit = audit.owned_by(rec.owner_ref.as_deref());
         if let Err(why) = self.may_edit(caller, rec.owner_ref.as_deref()) {
             self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
             return Err(AppError::Forbidden(why));
@@ -602,7 +590,6 @@ impl Services {
             return Err(stale());
         }
         rec.version = version + 1;
-        rec.created_at = String::new();
         let stamps = self.store.catalog_stamps(std::slice::from_ref(&key)).await.map_err(db)?;
         rec.created_at = stamps.first().map(|s| s.created_at.clone()).unwrap_or_else(now);
         let relations: Vec<RelationRow> = derive_relations(&entity)

@@ -151,10 +151,7 @@ impl Services {
             (None, None) => format!("guides/{path}"),
         };
         let audit = caller.audit(if existing.is_some() { "docs.update" } else { "docs.create" }, format!("doc:{id}"));
-        let audit = match owner_team(owner.as_deref()) {
-            Some(team) => audit.team(&team),
-            None => audit,
-        };
+        let audit = audit.owned_by(owner.as_deref());
         if let Decision::Deny(why) = Self::doc_decision(caller, owner.as_deref(), entity_ref.is_none()) {
             self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
             return Err(AppError::Forbidden(why));
@@ -194,10 +191,7 @@ impl Services {
         let d = self.store.doc_get(id).await.map_err(db)?.ok_or_else(|| AppError::NotFound(format!("There is no document {id}.")))?;
         let owner = self.owner_of(d.entity_ref.as_deref()).await?;
         let audit = caller.audit("docs.delete", format!("doc:{id}")).before(&serde_json::json!({"version": d.version, "title": d.title}));
-        let audit = match owner_team(owner.as_deref()) {
-            Some(team) => audit.team(&team),
-            None => audit,
-        };
+        let audit = audit.owned_by(owner.as_deref());
         if let Decision::Deny(why) = Self::doc_decision(caller, owner.as_deref(), d.entity_ref.is_none()) {
             self.store.append_audit(audit.deny(&why)).await.map_err(db)?;
             return Err(AppError::Forbidden(why));
@@ -234,10 +228,7 @@ impl Services {
         };
         let owner = self.owner_of(entity_ref).await?;
         let audit = Caller::system_audit(source, if existing.is_some() { "docs.update" } else { "docs.create" }, format!("doc:{id}"));
-        let audit = match owner_team(owner.as_deref()) {
-            Some(team) => audit.team(&team),
-            None => audit,
-        };
+        let audit = audit.owned_by(owner.as_deref());
         self.store.doc_put(&doc, &doc_search_doc(&doc, owner), audit).await.map_err(db)?;
         Ok(true)
     }

@@ -5,7 +5,7 @@ use super::service::{db, Caller, Services};
 use super::store::*;
 use super::{new_id, now, parse_timestamp, timestamp};
 use crate::authz::Action;
-use crate::error::{AppError, FieldErrors};
+use crate::error::AppError;
 use crate::search::{self as logic, MIN_TERM};
 use crate::types::*;
 use std::time::Instant;
@@ -27,31 +27,25 @@ pub enum Origin {
     Unlogged,
 }
 
-fn invalid(field: &str, message: &str) -> AppError {
-    let mut e = FieldErrors::new();
-    e.insert(field.into(), vec![message.into()]);
-    AppError::Validation(e)
-}
-
 impl Services {
     pub async fn search(&self, caller: &Caller, q: &SearchQuery, origin: Origin) -> Result<SearchResults, AppError> {
         let started = Instant::now();
         let principal = caller.require()?;
         let text = q.q.trim();
         if text.chars().count() > logic::MAX_QUERY {
-            return Err(invalid("q", "Search for at most 200 characters."));
+            return Err(AppError::field("q", "Search for at most 200 characters."));
         }
         let terms = logic::terms(text);
         if terms.is_empty() {
-            return Err(invalid("q", "Type a word to search for."));
+            return Err(AppError::field("q", "Type a word to search for."));
         }
         let page = q.page.unwrap_or(1);
         let page_size = q.page_size.unwrap_or(20);
         if page < 1 {
-            return Err(invalid("page", "Pages are numbered from 1."));
+            return Err(AppError::field("page", "Pages are numbered from 1."));
         }
         if !(1..=50).contains(&page_size) {
-            return Err(invalid("page_size", "Choose between 1 and 50 results per page."));
+            return Err(AppError::field("page_size", "Choose between 1 and 50 results per page."));
         }
         let kind = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
         let long: Vec<String> = terms.iter().filter(|t| t.chars().count() >= MIN_TERM).cloned().collect();

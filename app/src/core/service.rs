@@ -97,6 +97,14 @@ impl AuditDraft {
         self.team = Some(team.into());
         self
     }
+    /// Files the entry under the team owning a catalog entity (`group:default/<team>`), so that
+    /// Team Leads read changes to their team's entities and docs.
+    pub fn owned_by(self, owner_ref: Option<&str>) -> Self {
+        match crate::catalog::owner_team(owner_ref) {
+            Some(team) => self.team(&team),
+            None => self,
+        }
+    }
     pub fn before<T: Serialize>(mut self, v: &T) -> Self {
         self.before = serde_json::to_string(v).ok();
         self

@@ -328,8 +328,6 @@ pub trait Store: Send + Sync + 'static {
     async fn catalog_facet(&self, facet: Facet, filter: &CatalogFilter) -> StoreResult<Vec<(String, i64)>>;
     /// Relations whose source is `entity_ref`, declared by it or by others.
     async fn catalog_relations(&self, entity_ref: &str) -> StoreResult<Vec<RelationTarget>>;
-    /// Which of `refs` are in the catalog.
-    async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>>;
     /// Descriptors (JSON text) of every entity matching the filter, ignoring the page, sorted.
     async fn catalog_bodies(&self, filter: &CatalogFilter) -> StoreResult<Vec<String>>;
 
