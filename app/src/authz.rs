@@ -45,6 +45,16 @@ pub enum Action<'a> {
     ReadSearchAnalytics,
     /// Write and delete standalone guides in the documentation hub.
     WriteGuides,
+    /// Start a run of a workflow for `team`; the workflow names the role it needs.
+    StartWorkflow { team: &'a str, role: Role },
+    /// Cancel or retry a run of `team` (None: a run that no team owns).
+    OperateRun { team: Option<&'a str> },
+    /// Roll back a run of `team`.
+    RollbackRun { team: Option<&'a str> },
+    /// Approve or reject an approval step that asks for `role` in `team`.
+    ApproveRun { team: Option<&'a str>, role: Role },
+    /// Define workflows and webhook sources, read webhook deliveries.
+    ManageWorkflows,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +142,18 @@ pub fn decide(subject: &Subject, action: Action) -> Decision {
         EditEntity { .. } => deny("Only members of the owning team (Junior Developer and up) and Platform Admins change this entity."),
         ApproveBudget { team } | ReadCostAnalytics { team } if subject.leads(team) => Decision::Allow,
         ApproveBudget { .. } | ReadCostAnalytics { .. } => deny("Budgets and cost analytics are for the team's Team Leads."),
+        StartWorkflow { team, role } if at_least(team, role.max(Role::JuniorDeveloper)) => Decision::Allow,
+        StartWorkflow { role, .. } => Decision::Deny(format!(
+            "Starting this workflow needs the {} role (or higher) in the team it runs for.",
+            role.max(Role::JuniorDeveloper).label()
+        )),
+        OperateRun { team: Some(team) } if at_least(team, Role::JuniorDeveloper) => Decision::Allow,
+        OperateRun { .. } => deny("Cancelling or retrying a run needs at least the Junior Developer role in its team."),
+        RollbackRun { team: Some(team) } if at_least(team, Role::SeniorDeveloper) => Decision::Allow,
+        RollbackRun { .. } => deny("Rolling back a run needs the Senior Developer role (or higher) in its team."),
+        ApproveRun { team: Some(team), role } if at_least(team, role) => Decision::Allow,
+        ApproveRun { role, .. } => Decision::Deny(format!("This approval needs the {} role (or higher) in the run's team.", role.label())),
+        ManageWorkflows => deny("Only Platform Admins define workflows and webhook sources."),
     }
 }
 
@@ -198,6 +220,17 @@ mod tests {
             (Action::ReadCostAnalytics { team: p }, vec![L, A]),
             (Action::ReadCostAnalytics { team: "checkout" }, vec![A]),
             (Action::EditEntity { team: Some(p) }, vec![J, S, L, A]),
+            (Action::StartWorkflow { team: p, role: V }, vec![J, S, L, A]),
+            (Action::StartWorkflow { team: p, role: S }, vec![S, L, A]),
+            (Action::StartWorkflow { team: "checkout", role: J }, vec![A]),
+            (Action::OperateRun { team: Some(p) }, vec![J, S, L, A]),
+            (Action::OperateRun { team: None }, vec![A]),
+            (Action::RollbackRun { team: Some(p) }, vec![S, L, A]),
+            (Action::RollbackRun { team: Some("checkout") }, vec![A]),
+            (Action::ApproveRun { team: Some(p), role: L }, vec![L, A]),
+            (Action::ApproveRun { team: Some(p), role: S }, vec![S, L, A]),
+            (Action::ApproveRun { team: None, role: L }, vec![A]),
+            (Action::ManageWorkflows, vec![A]),
             (Action::EditEntity { team: Some("checkout") }, vec![A]),
             (Action::EditEntity { team: None }, vec![A]),
             (Action::ManageLocations, vec![A]),

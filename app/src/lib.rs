@@ -15,6 +15,7 @@ pub mod error;
 pub mod pages;
 pub mod search;
 pub mod types;
+pub mod workflow;
 
 #[cfg(feature = "ssr")]
 pub mod core;

@@ -11,6 +11,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod workflow;
+
 /// Why the database could not be opened, worded for the person who set `DATABASE_URL`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -60,7 +62,9 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
-        Ok(Arc::new(PgStore::new(pool)))
+        let store = PgStore::new(pool.clone());
+        workflow::listen(pool, store.notices.clone());
+        Ok(Arc::new(store))
     } else {
         let shown: String = url.chars().take(30).collect();
         Err(ConnectError::Scheme(shown))
@@ -155,11 +159,14 @@ macro_rules! sql_store {
             /// SQLite allows one writer at a time: writers in this process queue here instead of
             /// failing with "database is locked". PostgreSQL does not need it.
             write_lock: tokio::sync::Mutex<()>,
+            /// Workflow notices (`run:<id>`) for this process's engine and live views.
+            notices: tokio::sync::broadcast::Sender<String>,
         }
 
         impl $Store {
             pub fn new(pool: sqlx::Pool<$Db>) -> Self {
-                $Store { pool, write_lock: tokio::sync::Mutex::new(()) }
+                let (notices, _) = tokio::sync::broadcast::channel(4096);
+                $Store { pool, write_lock: tokio::sync::Mutex::new(()), notices }
             }
 
             pub fn pool(&self) -> &sqlx::Pool<$Db> {

@@ -6,11 +6,13 @@
 pub mod audit;
 pub mod catalog;
 pub mod docs;
+pub mod engine;
 pub mod locations;
 pub mod search;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod workflows;
 
 pub use service::{Caller, Principal, Services};
 pub use store::{Store, StoreError};

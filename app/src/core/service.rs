@@ -35,6 +35,8 @@ pub struct Services {
     pub config: Arc<AuthConfig>,
     /// Catalog list totals and facet counts, per filter and catalog generation.
     pub counts: Arc<super::catalog::CountCache>,
+    /// This replica's workflow engine: its lease name and step types.
+    pub engine: Arc<super::engine::Engine>,
 }
 
 /// A signed-in user, as found from a session cookie or an API token.
@@ -236,7 +238,7 @@ fn user_audit(u: &UserRecord) -> UserAudit<'_> {
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, config: AuthConfig) -> Self {
-        Services { store, config: Arc::new(config), counts: Arc::default() }
+        Services { store, config: Arc::new(config), counts: Arc::default(), engine: Arc::default() }
     }
 
     /// Allows, or records the refusal in the audit trail and answers 403 with the reason.

@@ -261,7 +261,7 @@ pub struct AuditFilter {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: WorkflowStore + Send + Sync + 'static {
     /// Which database this is, for logs and readiness ("sqlite" or "postgres").
     fn dialect(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -379,4 +379,119 @@ pub trait Store: Send + Sync + 'static {
     async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>>;
     /// Oldest first, entries with seq > `after`, for verification and export.
     async fn audit_chain(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>>;
+}
+
+/// A stored workflow definition.
+#[derive(Clone, Debug)]
+pub struct WorkflowRecord {
+    pub definition: crate::workflow::WorkflowDef,
+    pub version: i64,
+    pub updated_at: String,
+    pub next_fire_at: Option<String>,
+}
+
+/// An event that may start runs.
+#[derive(Clone, Debug)]
+pub struct EventRecord {
+    pub id: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// Who or what sent it (`user:alice`, `run:<id>`, `webhook:ci`, `catalog`).
+    pub source: String,
+    /// Events with the same key happen once (an emit step's idempotency key).
+    pub dedup_key: Option<String>,
+    pub created_at: String,
+}
+
+/// A run and its steps, as inserted.
+pub type NewRun = (crate::workflow::Run, Vec<crate::workflow::Step>);
+
+/// A log line to append.
+#[derive(Clone, Debug)]
+pub struct NewLog {
+    pub run_id: String,
+    pub step_idx: Option<i64>,
+    pub at: String,
+    pub level: &'static str,
+    pub message: String,
+}
+
+/// Who may write a run: the replica holding its lease, or a person's action on a run nobody
+/// holds, checked against the version they read.
+#[derive(Clone, Copy, Debug)]
+pub enum Fence<'a> {
+    Lease(&'a str),
+    Version(i64),
+}
+
+/// One transaction of the engine or of a person's action on a run: the run (its version bumped),
+/// the steps that changed, log lines, and events with the runs they start.
+pub struct RunSave<'a> {
+    pub run: &'a crate::workflow::Run,
+    pub steps: &'a [crate::workflow::Step],
+    pub logs: &'a [NewLog],
+    pub fence: Fence<'a>,
+    /// Give up the lease (the run waits, ended, or the worker is done with it for now).
+    pub release: bool,
+    pub events: &'a [(EventRecord, Vec<NewRun>)],
+    pub audit: Vec<AuditDraft>,
+    /// The time of the save, written as `updated_at` and used to check an expired lease.
+    pub now: &'a str,
+}
+
+/// A schedule to fire: moves `next_fire_at` from `from` to `to` (compare-and-set).
+#[derive(Clone, Copy, Debug)]
+pub struct Fire<'a> {
+    pub workflow: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// The workflow engine's storage: definitions, runs with leases, logs, events, webhooks, and
+/// notices (a run changed or work is due) that reach every replica.
+#[async_trait]
+pub trait WorkflowStore: Send + Sync {
+    /// Inserts or replaces a definition; `expected_version` (when given) must match (Conflict).
+    async fn workflow_put(&self, w: &WorkflowRecord, expected_version: Option<i64>, audit: Option<AuditDraft>) -> StoreResult<i64>;
+    async fn workflows(&self) -> StoreResult<Vec<WorkflowRecord>>;
+    async fn workflow(&self, name: &str) -> StoreResult<Option<WorkflowRecord>>;
+    async fn workflow_delete(&self, name: &str, audit: AuditDraft) -> StoreResult<()>;
+
+    /// Starts runs in one transaction: with the event that caused them (nothing is written, and
+    /// false returned, if an event with its dedup key exists) or a schedule firing (nothing
+    /// written, false, if another replica moved the schedule first).
+    async fn runs_start(&self, runs: &[NewRun], event: Option<&EventRecord>, fire: Option<Fire<'_>>, audit: Vec<AuditDraft>) -> StoreResult<bool>;
+    async fn run_get(&self, id: &str) -> StoreResult<Option<NewRun>>;
+    /// Newest first, and the total that matches.
+    async fn runs_list(&self, f: &crate::workflow::RunFilter, limit: i64, offset: i64) -> StoreResult<(Vec<crate::workflow::Run>, i64)>;
+    /// Runs whose wake time has come and that nobody holds (or whose holder's lease ran out).
+    async fn runs_due(&self, now: &str, limit: i64) -> StoreResult<Vec<String>>;
+    /// The earliest wake time of any run (to sleep until then).
+    async fn next_wake(&self) -> StoreResult<Option<String>>;
+    /// Takes the lease of a due run (compare-and-set): false when someone else holds it.
+    async fn run_claim(&self, id: &str, owner: &str, now: &str, until: &str) -> StoreResult<bool>;
+    /// Extends a held lease: false when it was lost.
+    async fn run_renew(&self, id: &str, owner: &str, until: &str) -> StoreResult<bool>;
+    /// Writes a save; `Ok(None)` when the fence failed (the lease was lost or the run changed),
+    /// else `Some(cancel_requested)` as stored.
+    async fn run_save(&self, save: RunSave<'_>) -> StoreResult<Option<bool>>;
+    /// Asks a running run to stop and roll back.
+    async fn run_request_cancel(&self, id: &str, audit: AuditDraft) -> StoreResult<bool>;
+    async fn run_log(&self, lines: &[NewLog]) -> StoreResult<()>;
+    /// Log lines with `seq > after`, oldest first.
+    async fn run_logs(&self, run_id: &str, after: i64, limit: i64) -> StoreResult<Vec<crate::workflow::LogLine>>;
+    async fn schedules_due(&self, now: &str) -> StoreResult<Vec<WorkflowRecord>>;
+
+    async fn webhook_source_put(&self, s: &crate::workflow::WebhookSource, secret: &str, audit: AuditDraft) -> StoreResult<()>;
+    async fn webhook_sources(&self) -> StoreResult<Vec<crate::workflow::WebhookSource>>;
+    /// The source and its secret.
+    async fn webhook_source(&self, name: &str) -> StoreResult<Option<(crate::workflow::WebhookSource, String)>>;
+    async fn webhook_source_delete(&self, name: &str, audit: AuditDraft) -> StoreResult<()>;
+    /// Records a delivery; an accepted one also inserts its event and runs, in one transaction.
+    /// False when the same delivery id was accepted before (recorded as `duplicate`).
+    async fn webhook_delivery(&self, d: &crate::workflow::WebhookDelivery, event: Option<(&EventRecord, &[NewRun])>) -> StoreResult<bool>;
+    async fn webhook_deliveries(&self, source: Option<&str>, limit: i64) -> StoreResult<Vec<crate::workflow::WebhookDelivery>>;
+
+    /// Notices of this and every other replica: `run:<id>` after a run's change is committed.
+    fn notices(&self) -> tokio::sync::broadcast::Receiver<String>;
 }
