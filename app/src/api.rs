@@ -3,6 +3,7 @@
 
 use crate::error::AppError;
 use crate::types::*;
+use crate::workflow::*;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -353,6 +354,140 @@ pub async fn refresh_location(id: String) -> Result<RefreshReport, AppError> {
 pub async fn remove_location(id: String) -> Result<(), AppError> {
     let (s, caller) = ssr::context()?;
     ssr::status(s.delete_location(&caller, &id).await)
+}
+
+// ---- workflows ---------------------------------------------------------------------------
+
+#[server(prefix = "/fn")]
+pub async fn load_workflows() -> Result<Vec<WorkflowInfo>, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.workflows_list(&caller).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_runs(filter: RunFilter) -> Result<RunPage, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.runs_list(&caller, filter).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_run(id: String) -> Result<RunDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.run_detail(&caller, &id).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_run_logs(id: String, after_seq: i64) -> Result<Vec<LogLine>, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.run_logs(&caller, &id, after_seq).await)
+}
+
+/// Starts a run from the form on the workflows page. Form fields are text: `inputs[name]`
+/// for each input, and `booleans` names the checkboxes shown, because an unticked checkbox
+/// sends nothing and would otherwise take the input's default.
+#[server(prefix = "/fn")]
+pub async fn do_start_run(
+    workflow: String,
+    team: Option<String>,
+    #[server(default)] inputs: std::collections::BTreeMap<String, String>,
+    #[server(default)] booleans: String,
+) -> Result<RunDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    let mut given: serde_json::Map<String, serde_json::Value> =
+        inputs.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    for name in booleans.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        given.entry(name.to_string()).or_insert_with(|| serde_json::Value::String("false".into()));
+    }
+    let result = s.run_start(&caller, &workflow, StartRun { team: team.clone(), inputs: given }).await;
+    if ssr::is_plain_form_post() {
+        match &result {
+            Ok(d) => leptos_axum::redirect(&format!("/runs/{}", encode(&d.run.id))),
+            // Without JavaScript the browser reloads the page: carry the error and what was typed
+            // (never the values of secret inputs).
+            Err(e) => {
+                let secret: Vec<String> = match s.workflow_get(&caller, &workflow).await {
+                    Ok(w) => w.definition.inputs.iter().filter(|i| i.secret).map(|i| i.name.clone()).collect(),
+                    Err(_) => Vec::new(),
+                };
+                let mut to = format!("/workflows?wf={}", encode(&workflow));
+                if let Some(t) = team.filter(|t| !t.is_empty()) {
+                    to.push_str(&format!("&team={}", encode(&t)));
+                }
+                for (k, v) in inputs.iter().filter(|(k, _)| !secret.contains(k)) {
+                    to.push_str(&format!("&in.{}={}", encode(k), encode(v)));
+                }
+                for name in booleans.split(',').map(str::trim).filter(|n| !n.is_empty() && !inputs.contains_key(*n)) {
+                    to.push_str(&format!("&in.{}=false", encode(name)));
+                }
+                let error = leptos::server_fn::error::ServerFnUrlError::new(<DoStartRun as leptos::server_fn::ServerFn>::PATH, e.clone());
+                if let Ok(url) = error.to_url(&format!("http://localhost{to}")) {
+                    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+                    leptos_axum::redirect(&format!("{}{query}", url.path()));
+                }
+            }
+        }
+    }
+    ssr::status(result)
+}
+
+#[server(prefix = "/fn")]
+pub async fn do_cancel_run(id: String) -> Result<RunDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.run_cancel(&caller, &id).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn do_rollback_run(id: String) -> Result<RunDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.run_rollback(&caller, &id).await)
+}
+
+/// Starts the run's workflow again with the same inputs; the answer is the new run.
+#[server(prefix = "/fn")]
+pub async fn do_retry_run(id: String) -> Result<RunDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    let result = ssr::status(s.run_retry(&caller, &id).await);
+    if let (Ok(d), true) = (&result, ssr::is_plain_form_post()) {
+        leptos_axum::redirect(&format!("/runs/{}", encode(&d.run.id)));
+    }
+    result
+}
+
+/// Approves or rejects: `decision` is the value of the button pressed (`approve` or `reject`).
+#[server(prefix = "/fn")]
+pub async fn do_decide_run(id: String, decision: String, #[server(default)] comment: String) -> Result<RunDetail, AppError> {
+    let (s, caller) = ssr::context()?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::field("decision", "Choose Approve or Reject.")),
+    };
+    ssr::status(s.run_decide(&caller, &id, Decision { approve, comment }).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_webhook_sources() -> Result<Vec<WebhookSource>, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.webhook_sources(&caller).await)
+}
+
+/// Creates a webhook source (or gives an existing one a new secret); the answer holds the secret.
+#[server(prefix = "/fn")]
+pub async fn do_put_webhook_source(name: String, #[server(default)] description: String) -> Result<WebhookSource, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.webhook_source_put(&caller, name.trim(), description.trim()).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn do_delete_webhook_source(name: String) -> Result<(), AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.webhook_source_delete(&caller, &name).await)
+}
+
+#[server(prefix = "/fn")]
+pub async fn load_webhook_deliveries(source: Option<String>) -> Result<Vec<WebhookDelivery>, AppError> {
+    let (s, caller) = ssr::context()?;
+    ssr::status(s.webhook_deliveries(&caller, source.as_deref().filter(|s| !s.is_empty())).await)
 }
 
 #[cfg(test)]

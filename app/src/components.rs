@@ -72,7 +72,7 @@ pub fn Layout() -> impl IntoView {
 
 /// The links a person may use: the same list in the desktop sidebar and in the phone menu.
 fn nav_links(me: &Me) -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![("/", "Home"), ("/catalog", "Catalog"), ("/browse", "Browse"), ("/docs", "Docs"), ("/teams", "Teams"), ("/account", "Account")];
+    let mut links = vec![("/", "Home"), ("/catalog", "Catalog"), ("/browse", "Browse"), ("/docs", "Docs"), ("/workflows", "Workflows"), ("/teams", "Teams"), ("/account", "Account")];
     if can_read_some_audit(&subject(me)) {
         links.push(("/audit", "Audit log"));
     }
@@ -93,7 +93,12 @@ fn NavList(me: Me, place: &'static str) -> impl IntoView {
     // The most specific link is the current one (Locations, not Catalog, on /catalog/locations).
     let here = move |href: &'static str| {
         let path = location.pathname.get();
-        let matches = |h: &str| if h == "/" { path == "/" } else { path == h || path.starts_with(&format!("{h}/")) };
+        // A run's page belongs to Workflows.
+        let matches = |h: &str| match h {
+            "/" => path == "/",
+            "/workflows" if path.starts_with("/runs/") => true,
+            _ => path == h || path.starts_with(&format!("{h}/")),
+        };
         matches(href) && !hrefs.with_value(|hs| hs.iter().any(|h| h.len() > href.len() && matches(h)))
     };
     view! {

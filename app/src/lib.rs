@@ -86,6 +86,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("docs") view=DocsPage ssr=SsrMode::Async/>
                     <Route path=path!("docs/*id") view=DocViewPage ssr=SsrMode::Async/>
                     <Route path=path!("doc-editor") view=DocEditorPage ssr=SsrMode::Async/>
+                    <Route path=path!("workflows") view=WorkflowsPage ssr=SsrMode::Async/>
+                    <Route path=path!("workflows/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
+                    <Route path=path!("runs/:id") view=RunPage ssr=SsrMode::Async/>
                     <Route path=path!("teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("teams/:slug") view=TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>

@@ -8,6 +8,7 @@ pub mod edit;
 pub mod graph;
 pub mod locations;
 pub mod search;
+pub mod workflows;
 
 pub use browse::BrowsePage;
 pub use catalog::{CatalogImportPage, CatalogListPage, EntityPage, OwnedEntities};
@@ -15,6 +16,7 @@ pub use docs::{DocEditorPage, DocViewPage, DocsPage};
 pub use edit::EntityEditPage;
 pub use locations::LocationsPage;
 pub use search::{SearchAnalyticsPage, SearchPage};
+pub use workflows::{RunPage, WebhooksPage, WorkflowsPage};
 
 use crate::api::*;
 use crate::authz::{decide, Action, Decision};
