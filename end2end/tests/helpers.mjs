@@ -29,7 +29,7 @@ export const VIEWPORTS = [
 ];
 
 /** Demo accounts (all with PASSWORD) and the main-navigation links each must see. */
-const EVERYONE = ['Home', 'Catalog', 'Browse', 'Docs', 'Teams', 'Account'];
+const EVERYONE = ['Home', 'Catalog', 'Browse', 'Docs', 'Workflows', 'Teams', 'Account'];
 export const ROLES = [
   { username: 'viewer', role: 'Viewer', links: [...EVERYONE] },
   { username: 'junior', role: 'Junior Developer', links: [...EVERYONE] },
@@ -37,7 +37,7 @@ export const ROLES = [
   { username: 'lead', role: 'Team Lead (payments)', links: [...EVERYONE, 'Audit log'] },
   { username: 'admin', role: 'Platform Admin', links: [...EVERYONE, 'Audit log', 'Users', 'Locations', 'Search analytics'] },
 ];
-export const ALL_NAV_LINKS = ['Home', 'Catalog', 'Browse', 'Docs', 'Teams', 'Account', 'Audit log', 'Users', 'Locations', 'Search analytics'];
+export const ALL_NAV_LINKS = ['Home', 'Catalog', 'Browse', 'Docs', 'Workflows', 'Teams', 'Account', 'Audit log', 'Users', 'Locations', 'Search analytics'];
 
 const LAUNCH_ARGS = [
   '--no-sandbox',
