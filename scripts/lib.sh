@@ -340,7 +340,8 @@ _stop_private_postgres() {
 # start_private_postgres: exports PLATFORM_TEST_PG_URL.
 # Uses PLATFORM_TEST_PG_URL or DATABASE_URL when either is a reachable postgres:// URL;
 # otherwise starts a throwaway cluster (temp dir, free port, 127.0.0.1 only) that an exit
-# trap stops and removes, whether the tests pass or not.
+# trap stops and removes, whether the tests pass or not. The cluster skips fsync (it is thrown
+# away) unless PG_DURABLE=1, which benchmarks that count commits set.
 start_private_postgres() {
   local url
   for url in "${PLATFORM_TEST_PG_URL:-}" "${DATABASE_URL:-}"; do
@@ -358,7 +359,8 @@ start_private_postgres() {
   if [[ $BASHPID != "$$" ]]; then
     die "call start_private_postgres from the script's main shell, not a subshell"
   fi
-  local bindir dir port attempt t0=$SECONDS
+  local bindir dir port attempt t0=$SECONDS durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [[ ${PG_DURABLE:-} == 1 ]]; then durability=""; fi
   bindir=$(pg_bindir)
   [[ -n $bindir ]] || die "no PostgreSQL server binaries: call ensure_postgres_binaries first"
   step "starting a private PostgreSQL ($bindir)"
@@ -377,7 +379,7 @@ start_private_postgres() {
   for attempt in 1 2 3; do
     port=$(free_port)
     if _as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $durability" \
       start >/dev/null 2>&1; then
       break
     fi

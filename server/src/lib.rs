@@ -8,7 +8,9 @@ pub mod cli;
 pub mod config;
 pub mod demo_catalog;
 pub mod rest;
+pub mod runs_api;
 pub mod seed;
+pub mod steps;
 pub mod store;
 pub mod web;
 

@@ -94,7 +94,16 @@ async fn serve(config: Config) -> ExitCode {
             Ok(None) => {}
             Err(e) => return fail(format!("seeding the demo catalog failed: {e}")),
         }
+        match seed::seed_demo_workflows(&state.services, &demo_repo_dir(&database)).await {
+            Ok(true) => tracing::info!("seeded the demo workflows"),
+            Ok(false) => {}
+            Err(e) => return fail(format!("seeding the demo workflows failed: {e}")),
+        }
     }
+    // The workflow engine: HTTP steps whose url starts with '/' call this portal.
+    let self_host = if addr.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    server::steps::register(&state.services, &format!("http://{self_host}"));
+    state.services.start_engine();
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => return fail(format!("PLATFORM_ADDR: cannot listen on {addr}: {e}")),
@@ -148,6 +157,15 @@ async fn serve(config: Config) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("the server stopped: {e}")),
+    }
+}
+
+/// Where the demo release workflow's git repository lives: beside the SQLite file, or in the
+/// temporary folder when the database is PostgreSQL.
+fn demo_repo_dir(database: &str) -> std::path::PathBuf {
+    match database.strip_prefix("sqlite://").or_else(|| database.strip_prefix("sqlite:")) {
+        Some(file) => std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(".")).join("demo-repo"),
+        None => std::env::temp_dir().join("platform-demo-repo"),
     }
 }
 

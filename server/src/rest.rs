@@ -17,7 +17,7 @@ use utoipa::OpenApi;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", get(|| async { Json(openapi()) }))
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(list_audit))
         .route("/audit/verify", get(verify_audit))
         .route("/audit/export", get(export_audit))
+        .merge(crate::runs_api::routes())
         .fallback(|| async { error_response(&AppError::NotFound("There is no API endpoint at this address; see /api/v1/openapi.json.".into())) })
 }
 
@@ -504,3 +505,10 @@ impl utoipa::Modify for Security {
     modifiers(&Security),
 )]
 pub struct ApiDoc;
+
+/// The whole API's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::runs_api::RunsApiDoc::openapi());
+    doc
+}

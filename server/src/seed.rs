@@ -73,3 +73,166 @@ pub async fn seed_demo(services: &Services) -> Result<bool, AppError> {
     }
     Ok(true)
 }
+
+/// The demo workflows: a release that shows retries, a signed webhook call, a sleep, an
+/// approval, a git tag and (on request) an automatic rollback; a workflow started by that
+/// webhook; and an hourly self-check on a schedule.
+pub fn demo_workflows(repo: &std::path::Path) -> Vec<String> {
+    let repo = repo.display().to_string().replace('"', "");
+    vec![
+        format!(
+            r#"name: demo-release
+title: Release a service (demo)
+description: >-
+  Announces a release, runs preflight checks that fail twice before they pass (to show retries),
+  tells CI through a signed webhook, bakes for two seconds, waits for the Team Lead's approval,
+  tags the repository and runs smoke tests. Untick "Smoke tests pass" to watch it roll back by
+  itself, or roll it back by hand when it is done.
+inputs:
+  - name: service
+    title: Service
+    help: The service to release.
+    required: true
+    default: payments-api
+  - name: version
+    title: Version
+    required: true
+    default: "1.4.0"
+  - name: smoke_test_passes
+    title: Smoke tests pass
+    type: boolean
+    default: true
+    advanced: true
+    help: Untick to make the last step fail and see the automatic rollback.
+steps:
+  - id: announce
+    title: Announce the release
+    type: emit
+    with:
+      kind: release.started
+      payload: {{ service: "{{{{ inputs.service }}}}", version: "{{{{ inputs.version }}}}" }}
+  - id: preflight
+    title: Preflight checks
+    type: noop
+    inject_failures: 2
+    retry: {{ max_attempts: 4, backoff_ms: 1000 }}
+  - id: notify-ci
+    title: Notify CI (signed webhook)
+    type: http
+    with:
+      url: /api/v1/hooks/demo
+      sign_with: demo
+      body: {{ event: release, service: "{{{{ inputs.service }}}}", version: "{{{{ inputs.version }}}}", run: "{{{{ run.id }}}}" }}
+      undo:
+        url: /api/v1/hooks/demo
+        body: {{ event: release-reverted, service: "{{{{ inputs.service }}}}", version: "{{{{ inputs.version }}}}", run: "{{{{ run.id }}}}" }}
+  - id: bake
+    title: Bake for a moment
+    type: sleep
+    with: {{ seconds: 2 }}
+  - id: approve
+    title: Team Lead approval
+    type: approval
+    with: {{ role: team_lead, deadline_minutes: 60 }}
+  - id: tag
+    title: Tag the release
+    type: git
+    with:
+      repo: "{repo}"
+      tag: "{{{{ inputs.service }}}}-v{{{{ inputs.version }}}}-{{{{ run.id }}}}"
+      message: "Release {{{{ inputs.service }}}} {{{{ inputs.version }}}}"
+  - id: smoke-test
+    title: Smoke tests
+    type: check
+    retry: {{ max_attempts: 1 }}
+    with:
+      ok: "{{{{ inputs.smoke_test_passes }}}}"
+      message: Smoke tests failed after the release.
+"#
+        ),
+        r#"name: ci-notification
+title: Record a CI notification
+description: Started by every delivery to the `demo` webhook source; records the release it reports as an event.
+on:
+  events: [webhook.demo]
+  team: platform
+inputs:
+  - name: service
+    default: unknown
+  - name: version
+    default: unknown
+  - name: event
+    default: release
+steps:
+  - id: record
+    title: Record the notification
+    type: emit
+    with:
+      kind: ci.notified
+      payload: { service: "{{ inputs.service }}", version: "{{ inputs.version }}", event: "{{ inputs.event }}" }
+"#
+        .to_string(),
+        r#"name: portal-self-check
+title: Portal self-check (hourly)
+description: Calls the portal's own readiness check every hour, so a broken database connection shows up as a failed run.
+on:
+  schedule: "0 * * * *"
+  team: platform
+steps:
+  - id: ready
+    title: Readiness check
+    type: http
+    retry: { max_attempts: 3, backoff_ms: 2000 }
+    with: { url: /readyz, method: GET }
+"#
+        .to_string(),
+    ]
+}
+
+/// Seeds the demo workflows, the `demo` webhook source and a git repository for the release
+/// workflow to tag, when there are no workflows yet.
+pub async fn seed_demo_workflows(services: &Services, repo: &std::path::Path) -> Result<bool, AppError> {
+    if !services.store.workflows().await.map_err(AppError::internal)?.is_empty() {
+        return Ok(false);
+    }
+    if let Err(e) = init_demo_repo(repo) {
+        tracing::warn!(error = %e, "the demo release workflow's git repository could not be created; its tag step will fail");
+    }
+    for text in demo_workflows(repo) {
+        let def = Services::parse_workflow(&text)?;
+        let audit = Caller::system_audit("seed", "workflow.put", format!("workflow:{}", def.name));
+        services.put_workflow(def, None, Some(audit)).await?;
+    }
+    let source = app::workflow::WebhookSource {
+        name: "demo".into(),
+        description: "CI notifications sent by the demo release workflow.".into(),
+        created_by: "system".into(),
+        created_at: app::core::now(),
+        secret: None,
+    };
+    let secret = format!("whs_{}", app::core::secrets::new_session_id());
+    let audit = Caller::system_audit("seed", "webhook.put", "webhook:demo");
+    services.store.webhook_source_put(&source, &secret, audit).await.map_err(AppError::internal)?;
+    Ok(true)
+}
+
+fn init_demo_repo(dir: &std::path::Path) -> Result<(), String> {
+    if dir.join(".git").exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(dir.join("README.md"), "# payments-api\n\nA demo repository that the demo release workflow tags.\n").map_err(|e| e.to_string())?;
+    let git = |args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=Platform demo", "-c", "user.email=demo@platform.local"])
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
+    };
+    git(&["init", "-q"])?;
+    git(&["add", "README.md"])?;
+    git(&["commit", "-q", "-m", "Initial commit"])
+}

@@ -105,6 +105,13 @@ impl TestApp {
         self.send(req.unwrap()).await
     }
 
+    /// A call with a text body (YAML or JSON sent as text).
+    pub async fn call_text(&self, method: &str, path: &str, auth: &Auth, body: &str) -> Response {
+        let b = Request::builder().method(method).uri(path).header(header::HOST, HOST).header(header::ORIGIN, ORIGIN);
+        let req = auth.apply(b).header(header::CONTENT_TYPE, "application/yaml").body(Body::from(body.to_string())).unwrap();
+        self.send(req).await
+    }
+
     /// Signs in through the REST API and returns the session cookie.
     pub async fn login(&self, username: &str) -> Auth {
         let res = self
