@@ -39,7 +39,7 @@ fn pretty(v: &Value) -> String {
 fn run_icon(s: RunStatus) -> &'static str {
     match s {
         RunStatus::Running => "▶",
-        RunStatus::Waiting => "⏸",
+        RunStatus::Waiting => "◷",
         RunStatus::Succeeded => "✓",
         RunStatus::Failed => "✗",
         RunStatus::RollingBack => "↺",
@@ -64,8 +64,8 @@ fn step_state(s: &Step) -> (&'static str, String) {
         StepStatus::Pending if s.attempts > 0 => ("↻", format!("Will retry (attempt {} failed)", s.attempts)),
         StepStatus::Pending => ("○", "Pending".into()),
         StepStatus::Running => ("◐", "Running".into()),
-        StepStatus::Waiting if s.kind == "approval" => ("⏸", "Waiting for approval".into()),
-        StepStatus::Waiting => ("⏸", "Waiting".into()),
+        StepStatus::Waiting if s.kind == "approval" => ("◷", "Waiting for approval".into()),
+        StepStatus::Waiting => ("◷", "Waiting".into()),
         StepStatus::Succeeded => ("✓", "Succeeded".into()),
         StepStatus::Failed => ("✗", "Failed".into()),
         StepStatus::Skipped => ("–", "Skipped".into()),
@@ -175,7 +175,10 @@ pub fn WorkflowsPage() -> impl IntoView {
                     match workflows.await {
                         Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="muted">"No workflows are defined yet. Platform Admins add them through the REST API ("<code>"PUT /api/v1/workflows/{name}"</code>")."</p> }.into_any(),
-                        Ok(list) => view! {
+                        Ok(mut list) => {
+                            // Those made to be started by hand first, then by title.
+                            list.sort_by_key(|w| (!w.definition.on.events.is_empty() || w.definition.on.schedule.is_some(), w.definition.title.to_lowercase()));
+                            view! {
                             <ul class="workflow-list">
                                 {list.into_iter().map(|w| {
                                     let mine = kept.as_ref().filter(|(wf, _)| *wf == w.definition.name).map(|(_, k)| k.clone());
@@ -183,7 +186,8 @@ pub fn WorkflowsPage() -> impl IntoView {
                                     view! { <WorkflowCard w kept=mine other_failed/> }
                                 }).collect_view()}
                             </ul>
-                        }.into_any(),
+                            }.into_any()
+                        }
                     }
                 })
             }}
@@ -427,7 +431,9 @@ fn RunList(f: RunFilter, page: RunPage) -> impl IntoView {
     let prev = (page.page > 1).then(|| runs_href(&RunFilter { page: Some(page.page - 1), ..f.clone() }));
     let next = (page.page < pages).then(|| runs_href(&RunFilter { page: Some(page.page + 1), ..f.clone() }));
     if page.runs.is_empty() {
-        return view! { <p class="muted" role="status">"No runs match."</p> }.into_any();
+        let filtered = f.workflow.is_some() || f.status.is_some() || f.started_by.is_some() || f.team.is_some();
+        let text = if filtered { "No runs match." } else { "No runs yet: start one above." };
+        return view! { <p class="muted" role="status">{text}</p> }.into_any();
     }
     let rows = page
         .runs
@@ -617,7 +623,7 @@ fn RunView(detail: RunDetail, logs: Vec<LogLine>) -> impl IntoView {
             });
             view! {
                 {r.error.clone().map(|e| view! { <div class="alert run-error"><p><strong>"Error: "</strong>{e}</p></div> })}
-                {r.rollback_reason.clone().map(|why| view! { <p class="notice rollback-reason">{why}</p> })}
+                {r.rollback_reason.clone().map(|why| view! { <p class="rollback-reason"><strong>"Rollback: "</strong>{why}</p> })}
                 {(r.cancel_requested && !r.status.is_final()).then(|| view! { <p class="notice">"Cancel requested: the run stops before its next step and undoes what ran."</p> })}
                 {approval.map(|a| view! { <p class="notice approval-note">{a}</p> })}
             }
@@ -673,7 +679,7 @@ fn RunView(detail: RunDetail, logs: Vec<LogLine>) -> impl IntoView {
         Live::Off => None,
         Live::Connecting => Some("Connecting…"),
         Live::On => Some("Live"),
-        Live::Ended => Some("Finished"),
+        Live::Ended => None,
         Live::Lost => Some("Not updating: reload the page"),
     };
     let log_ref = NodeRef::<leptos::html::Ol>::new();
@@ -706,10 +712,11 @@ fn RunView(detail: RunDetail, logs: Vec<LogLine>) -> impl IntoView {
             {facts}
             {notes}
             {actions}
-            {form_status(cancel.value(), "Cancel requested.")}
-            {form_status(rollback.value(), "Rolling back.")}
+            // Only failures: what an action did shows in the status, the steps and the log.
+            {form_status(cancel.value(), "")}
+            {form_status(rollback.value(), "")}
             {form_status(retry.value(), "")}
-            {form_status(decide.value(), "Decision recorded.")}
+            {form_status(decide.value(), "")}
             <details class="run-inputs">
                 <summary>"Inputs"</summary>
                 <pre class="code small">{inputs}</pre>
@@ -778,7 +785,8 @@ fn StepItem(state: RwSignal<RunDetail>, i: usize) -> impl IntoView {
         step.with(|s| {
             let s = s.as_ref()?;
             let mut parts = Vec::new();
-            if s.attempts > 0 {
+            // Attempts are worth a word only when there was more than one.
+            if s.attempts > 1 || (s.attempts == 1 && s.status == StepStatus::Pending) {
                 parts.push(format!("attempt {} of {max_attempts}", s.attempts));
             }
             if let Some(t) = &s.started_at {
@@ -795,7 +803,7 @@ fn StepItem(state: RwSignal<RunDetail>, i: usize) -> impl IntoView {
                 };
                 parts.push(format!("{what} {}", clock(t)));
             }
-            if s.undo_attempts > 0 {
+            if s.undo_attempts > 1 {
                 parts.push(format!("undo attempt {}", s.undo_attempts));
             }
             if let Some(who) = &s.decided_by {
@@ -987,11 +995,14 @@ pub fn WebhooksPage() -> impl IntoView {
                                                     <td data-label="Endpoint"><code>{format!("POST /api/v1/hooks/{}", s.name)}</code></td>
                                                     <td data-label="Created">{format!("{} by {}", short_time(&s.created_at), s.created_by)}</td>
                                                     <td class="actions">
-                                                        <a href=format!("/workflows/webhooks?source={}#deliveries-h", encode(&s.name))>"Deliveries"</a>
-                                                        <ActionForm action=delete attr:class="inline">
-                                                            <input type="hidden" name="name" value=s.name.clone()/>
-                                                            <button type="submit" class="button-danger" aria-label=format!("Delete source {}", s.name)>"Delete"</button>
-                                                        </ActionForm>
+                                                        <div class="row-actions">
+                                                            <a href=format!("/workflows/webhooks?source={}#deliveries-h", encode(&s.name))
+                                                                aria-label=format!("Deliveries to {}", s.name)>"Deliveries"</a>
+                                                            <ActionForm action=delete attr:class="inline">
+                                                                <input type="hidden" name="name" value=s.name.clone()/>
+                                                                <button type="submit" class="button-danger" aria-label=format!("Delete source {}", s.name)>"Delete"</button>
+                                                            </ActionForm>
+                                                        </div>
                                                     </td>
                                                 </tr>
                                             }).collect_view()}
