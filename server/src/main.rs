@@ -40,7 +40,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // The client commands talk to a running portal; the server's settings do not concern them.
-    if matches!(args.first().map(String::as_str), Some("catalog" | "search")) {
+    if matches!(args.first().map(String::as_str), Some("catalog" | "search" | "workflow" | "run")) {
         return server::cli::run(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
     }
     let config = match Config::from_env() {

@@ -512,3 +512,88 @@ async fn the_event_stream_sends_the_run_its_log_and_the_end() {
         engine.abort();
     }
 }
+
+#[tokio::test]
+async fn catalog_changes_start_workflows_that_listen() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (admin, lead) = (app.login("admin").await, app.login("lead").await);
+        put_workflow(&app, &admin, json!({
+            "name": "on-change", "title": "On change", "on": {"events": ["entity.changed"], "team": "payments"},
+            "inputs": [{"name": "entity_ref", "required": true}, {"name": "change", "required": true}],
+            "steps": [{"id": "a", "type": "noop"}]
+        })).await;
+        let yaml = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: watched\nspec: {type: service, lifecycle: production, owner: payments}\n";
+        let res = app.call_text("POST", "/api/v1/catalog/apply", &lead, yaml).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let runs = app.call("GET", "/api/v1/runs?workflow=on-change", &lead, None).await;
+        assert_eq!(runs.json["total"], 1, "[{}] {}", app.db, runs.text);
+        assert_eq!(runs.json["runs"][0]["inputs"]["entity_ref"], "component:default/watched");
+        assert_eq!(runs.json["runs"][0]["inputs"]["change"], "created");
+        // Applying the same text again changes nothing and starts nothing.
+        app.call_text("POST", "/api/v1/catalog/apply", &lead, yaml).await;
+        let runs = app.call("GET", "/api/v1/runs?workflow=on-change", &lead, None).await;
+        assert_eq!(runs.json["total"], 1);
+    }
+}
+
+/// Runs the `platform` binary off the async threads.
+async fn cli(base: &str, token: &str, args: &[&str]) -> (Option<i32>, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_platform"));
+    c.args(args).env("PLATFORM_URL", base).env("PLATFORM_TOKEN", token);
+    let out = tokio::task::spawn_blocking(move || c.output().expect("run platform")).await.unwrap();
+    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test]
+async fn the_command_line_starts_watches_and_operates_runs() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let engine = app.state.services.start_engine();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = app.router.clone();
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let Auth::Bearer(admin) = app.token("admin").await else { unreachable!() };
+        let Auth::Bearer(junior) = app.token("junior").await else { unreachable!() };
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wf.yaml");
+        std::fs::write(&file, "name: cli-wf\ntitle: From the shell\ninputs: [{name: n, type: number, required: true}]\nsteps:\n  - {id: a, type: noop}\n  - {id: nap, type: sleep, with: {seconds: 0.2}}\n").unwrap();
+        let (code, out) = cli(&base, &junior, &["workflow", "apply", "-f", file.to_str().unwrap()]).await;
+        assert_eq!(code, Some(1), "only admins define workflows: {out}");
+        assert!(out.contains("(403)"), "{out}");
+        let (code, out) = cli(&base, &admin, &["workflow", "apply", "-f", file.to_str().unwrap()]).await;
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains("workflow cli-wf is at version 1"), "{out}");
+        let (_, out) = cli(&base, &junior, &["workflow", "list"]).await;
+        assert!(out.contains("cli-wf") && out.contains("From the shell"), "{out}");
+
+        let (code, out) = cli(&base, &junior, &["run", "start", "cli-wf", "--team", "payments", "--input", "n=many"]).await;
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("inputs.n: Expected a number."), "{out}");
+        let (code, out) = cli(&base, &junior, &["run", "start", "cli-wf", "--team", "payments", "--input", "n=3", "--watch"]).await;
+        assert_eq!(code, Some(0), "[{}] {out}", app.db);
+        assert!(out.contains("started run ") && out.contains("Step 'nap' sleeps until") && out.contains("Run succeeded"), "{out}");
+        let id = out.split_whitespace().nth(2).unwrap().to_string();
+
+        let (code, out) = cli(&base, &junior, &["run", "get", &id]).await;
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains("Succeeded") && out.contains("2. nap"), "{out}");
+        let (_, out) = cli(&base, &junior, &["run", "list", "--workflow", "cli-wf", "--status", "succeeded"]).await;
+        assert!(out.contains(&id) && out.contains("1 of 1 run(s)"), "{out}");
+        let (code, out) = cli(&base, &junior, &["run", "approve", &id]).await;
+        assert_eq!(code, Some(1));
+        assert!(out.contains("not waiting for an approval") && out.contains("(409)"), "{out}");
+        let (code, out) = cli(&base, &junior, &["run", "rollback", &id]).await;
+        assert_eq!(code, Some(1));
+        assert!(out.contains("Senior Developer"), "{out}");
+        let (code, out) = cli(&base, &junior, &["run", "retry", &id]).await;
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains(&format!("(a retry of {id})")), "{out}");
+        let (code, out) = cli(&base, &junior, &["run", "frobnicate", &id]).await;
+        assert_eq!(code, Some(2), "{out}");
+        server.abort();
+        engine.abort();
+    }
+}

@@ -371,7 +371,14 @@ impl Services {
             outcomes.push(outcome);
         }
         match self.store.catalog_write(&writes).await {
-            Ok(()) => Ok(Some(outcomes)),
+            Ok(()) => {
+                let changed: Vec<(String, &str)> = writes
+                    .iter()
+                    .map(|w| (w.rec.entity_ref.clone(), if w.audit.action == "catalog.update" { "updated" } else { "created" }))
+                    .collect();
+                self.entities_changed(&changed).await;
+                Ok(Some(outcomes))
+            }
             Err(StoreError::Conflict(_)) => Ok(None),
             Err(e) => Err(db(e)),
         }
@@ -502,7 +509,9 @@ impl Services {
                 detail.version
             )),
             e => db(e),
-        })
+        })?;
+        self.entities_changed(&[(key, "deleted")]).await;
+        Ok(())
     }
 
     /// Every matching entity as one multi-document YAML text that applies back to the same catalog.
@@ -601,7 +610,10 @@ impl Services {
             .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": "ui"}));
         let search = entity_search_doc(&entity, &rec);
         match self.store.catalog_write(&[CatalogWrite { rec, relations, search, audit }]).await {
-            Ok(()) => self.catalog_entity(caller, &key).await,
+            Ok(()) => {
+                self.entities_changed(&[(key.clone(), "updated")]).await;
+                self.catalog_entity(caller, &key).await
+            }
             Err(StoreError::Conflict(_)) => Err(stale()),
             Err(e) => Err(db(e)),
         }

@@ -399,6 +399,28 @@ impl Services {
         Ok(ids)
     }
 
+    /// Sends `entity.changed` for catalog changes (`created`, `updated`, `deleted`), when some
+    /// workflow listens. Sent after the catalog's own commit: a failure here is logged and does
+    /// not undo the change.
+    pub async fn entities_changed(&self, changes: &[(String, &str)]) {
+        let listening = match self.store.workflows().await {
+            Ok(ws) => ws.iter().any(|w| w.definition.on.matches("entity.changed")),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for workflows listening to entity changes");
+                return;
+            }
+        };
+        if !listening || changes.is_empty() {
+            return;
+        }
+        for (entity_ref, change) in changes {
+            let payload = json!({"entity_ref": entity_ref, "change": change});
+            if let Err(e) = self.emit_event("entity.changed", payload, "catalog", None).await {
+                tracing::warn!(error = %e, entity = %entity_ref, "entity.changed not sent");
+            }
+        }
+    }
+
     /// Fires every schedule that is due, once across replicas (compare-and-set on its time).
     pub async fn fire_schedules(&self) -> Result<usize, AppError> {
         let t = chrono::Utc::now();
