@@ -67,15 +67,27 @@ async function assertNotReloaded(page) {
   assert.equal(await page.evaluate(() => window.__notReloaded === true), true, 'the page was reloaded');
 }
 
-async function approveAs(browserInstance, vp, username, runPath, comment) {
-  await withPage(browserInstance, vp, async (page) => {
-    await login(page, username);
-    await visit(page, runPath);
-    await page.getByLabel('Comment (optional)').fill(comment);
-    await page.getByRole('button', { name: 'Approve', exact: true }).click();
-    // A release whose smoke tests fail goes on to roll back instead of succeeding.
-    await waitForText(page, '.run-status', /Succeeded|Rolling back|Rolled back/, SLOW);
-  });
+async function approveAs(browserInstance, vp, username, runPath, comment, { javaScriptEnabled = true } = {}) {
+  await withPage(
+    browserInstance,
+    vp,
+    async (page) => {
+      await login(page, username);
+      await visit(page, runPath);
+      await page.getByLabel('Comment (optional)').fill(comment);
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      if (javaScriptEnabled) {
+        // A release whose smoke tests fail goes on to roll back instead of succeeding.
+        await waitForText(page, '.run-status', /Succeeded|Rolling back|Rolled back/, SLOW);
+      } else {
+        // Without JavaScript the form posts and the run's page comes back, approved.
+        await page.waitForURL((u) => u.pathname === runPath && u.searchParams.get('__err') === null);
+        await page.getByRole('log').getByText(`Approved by ${username}: ${comment}`).waitFor();
+        assert.equal(await page.getByRole('button', { name: 'Approve', exact: true }).count(), 0, 'no second approval');
+      }
+    },
+    { javaScriptEnabled },
+  );
 }
 
 for (const vp of VIEWPORTS) {
@@ -159,7 +171,8 @@ describe('workflows: failures, retry, cancel', () => {
       const runPath = await startRelease(page, { smokeTestsPass: false });
       await markPage(page);
       await waitForText(page, '.step', 'Waiting for approval', SLOW);
-      await approveAs(browser(), vp, 'lead', runPath, 'Go');
+      // The lead's browser runs no JavaScript: the approval is a plain form post.
+      await approveAs(browser(), vp, 'lead', runPath, 'Go', { javaScriptEnabled: false });
       // Smoke tests fail for good: the run undoes what it did without anyone asking.
       await waitForText(page, '.run-status', 'Rolled back', SLOW);
       await waitForText(page, '.rollback-reason', 'Smoke tests failed');

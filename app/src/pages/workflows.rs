@@ -507,7 +507,7 @@ pub fn RunPage() -> impl IntoView {
 
 /// Whether the page follows the run as it happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Live {
+enum Live {
     /// Not following: no JavaScript yet, or the run had already finished.
     Off,
     Connecting,
@@ -682,7 +682,7 @@ fn RunView(detail: RunDetail, logs: Vec<LogLine>) -> impl IntoView {
         Live::Ended => None,
         Live::Lost => Some("Not updating: reload the page"),
     };
-    let log_ref = NodeRef::<leptos::html::Ol>::new();
+    let log_ref = NodeRef::<leptos::html::Div>::new();
     // New lines scroll into view, unless the reader has scrolled up to read older ones.
     Effect::new(move |prev: Option<usize>| {
         let n = lines.with(Vec::len);
@@ -731,7 +731,8 @@ fn RunView(detail: RunDetail, logs: Vec<LogLine>) -> impl IntoView {
             </section>
             <section class="card" aria-labelledby="log-h">
                 <h2 id="log-h">"Log"</h2>
-                <ol class="run-log" role="log" aria-live="polite" aria-labelledby="log-h" tabindex="0" node_ref=log_ref>
+                <div class="run-log" role="log" aria-live="polite" aria-labelledby="log-h" tabindex="0" node_ref=log_ref>
+                    <ol class="log-lines">
                     {move || {
                         let l = lines.get();
                         if l.is_empty() {
@@ -748,7 +749,8 @@ fn RunView(detail: RunDetail, logs: Vec<LogLine>) -> impl IntoView {
                             }
                         }).collect_view().into_any()
                     }}
-                </ol>
+                    </ol>
+                </div>
                 <p class="muted small">"Times in UTC."</p>
             </section>
         </div>
@@ -914,8 +916,14 @@ mod live {
             });
         });
         let source_err = source.clone();
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_e: Event| {
-            // The browser reconnects by itself unless the server refused the stream.
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+            // An `error` event with a message comes from the server (the run is gone, or may no
+            // longer be read): reconnecting would not help.
+            let from_server = e.dyn_ref::<MessageEvent>().is_some_and(|m| m.data().as_string().is_some());
+            if from_server {
+                source_err.close();
+            }
+            // Otherwise the browser reconnects by itself, unless the server refused the stream.
             if source_err.ready_state() == EventSource::CLOSED {
                 if live.get_untracked() != Live::Ended {
                     live.set(Live::Lost);
