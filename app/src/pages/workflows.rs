@@ -4,8 +4,8 @@
 //! for Platform Admins.
 
 use crate::api::{
-    encode, load_run, load_run_logs, load_runs, load_webhook_deliveries, load_webhook_sources, load_workflows,
-    DoCancelRun, DoDecideRun, DoDeleteWebhookSource, DoPutWebhookSource, DoRetryRun, DoRollbackRun, DoStartRun,
+    DoCancelRun, DoDecideRun, DoDeleteWebhookSource, DoPutWebhookSource, DoRetryRun, DoRollbackRun, DoStartRun, encode,
+    load_run, load_run_logs, load_runs, load_webhook_deliveries, load_webhook_sources, load_workflows,
 };
 use crate::components::*;
 use crate::error::AppError;
@@ -14,7 +14,7 @@ use crate::workflow::*;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -88,7 +88,9 @@ fn trigger_view(trigger: &str) -> AnyView {
         None if trigger == "user" => "By hand".into_any(),
         None if trigger == "schedule" => "Schedule".into_any(),
         Some(("event", kind)) => view! { "Event "<code>{kind.to_string()}</code> }.into_any(),
-        Some(("retry", id)) => view! { "Retry of "<a href=run_href(id)>{format!("run {}", short_id(id))}</a> }.into_any(),
+        Some(("retry", id)) => {
+            view! { "Retry of "<a href=run_href(id)>{format!("run {}", short_id(id))}</a> }.into_any()
+        }
         _ => trigger.to_string().into_any(),
     }
 }
@@ -121,10 +123,8 @@ struct Kept {
 
 fn kept_from_url(m: &leptos_router::params::ParamsMap) -> Option<(String, Kept)> {
     let wf = m.get("wf")?;
-    let values = m
-        .into_iter()
-        .filter_map(|(k, v)| k.strip_prefix("in.").map(|k| (k.to_string(), v.to_string())))
-        .collect();
+    let values =
+        m.into_iter().filter_map(|(k, v)| k.strip_prefix("in.").map(|k| (k.to_string(), v.to_string()))).collect();
     Some((wf, Kept { team: m.get("team"), values }))
 }
 
@@ -141,7 +141,8 @@ fn filter_from_url(m: &leptos_router::params::ParamsMap) -> RunFilter {
 
 fn runs_href(f: &RunFilter) -> String {
     let pairs = [("workflow", &f.workflow), ("status", &f.status), ("started_by", &f.started_by), ("team", &f.team)];
-    let mut parts: Vec<String> = pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
+    let mut parts: Vec<String> =
+        pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
     if let Some(p) = f.page.filter(|p| *p > 1) {
         parts.push(format!("page={p}"));
     }
@@ -233,7 +234,9 @@ fn WorkflowCard(w: WorkflowInfo, kept: Option<Kept>, other_failed: bool) -> impl
     let kept = kept.unwrap_or_default();
 
     let mut triggers: Vec<AnyView> = Vec::new();
-    triggers.push(view! { <li>{format!("By hand, by a {} or higher in the run's team", def.start_role.label())}</li> }.into_any());
+    triggers.push(
+        view! { <li>{format!("By hand, by a {} or higher in the run's team", def.start_role.label())}</li> }.into_any(),
+    );
     if !def.on.events.is_empty() {
         let kinds = def.on.events.iter().map(|e| view! { <code>{e.clone()}</code>" " }).collect_view();
         triggers.push(view! { <li>"On events: "{kinds}</li> }.into_any());
@@ -256,7 +259,13 @@ fn WorkflowCard(w: WorkflowInfo, kept: Option<Kept>, other_failed: bool) -> impl
         .into_any()
     } else {
         let prefix = format!("wf-{name}");
-        let booleans = def.inputs.iter().filter(|i| i.kind == InputKind::Boolean).map(|i| i.name.clone()).collect::<Vec<_>>().join(",");
+        let booleans = def
+            .inputs
+            .iter()
+            .filter(|i| i.kind == InputKind::Boolean)
+            .map(|i| i.name.clone())
+            .collect::<Vec<_>>()
+            .join(",");
         let (basic, advanced): (Vec<InputDef>, Vec<InputDef>) = def.inputs.iter().cloned().partition(|i| !i.advanced);
         let advanced_names: Vec<String> = advanced.iter().map(|i| format!("inputs.{}", i.name)).collect();
         let advanced_error = move || {
@@ -269,10 +278,10 @@ fn WorkflowCard(w: WorkflowInfo, kept: Option<Kept>, other_failed: bool) -> impl
         let details = NodeRef::<leptos::html::Details>::new();
         // A problem in a field under "More options" opens it, so that the message is seen.
         Effect::new(move |_| {
-            if advanced_error() {
-                if let Some(d) = details.get() {
-                    d.set_open(true);
-                }
+            if advanced_error()
+                && let Some(d) = details.get()
+            {
+                d.set_open(true);
             }
         });
         let field = |i: InputDef| {
@@ -340,7 +349,12 @@ fn as_text(v: &Value) -> String {
 
 /// One input of a start form: a text, number, checkbox or choice, with its help and its errors.
 #[component]
-fn InputField(i: InputDef, prefix: String, kept: Option<String>, value: Signal<Option<Result<RunDetail, AppError>>>) -> impl IntoView {
+fn InputField(
+    i: InputDef,
+    prefix: String,
+    kept: Option<String>,
+    value: Signal<Option<Result<RunDetail, AppError>>>,
+) -> impl IntoView {
     let id = format!("{prefix}-{}", i.name);
     let help_id = format!("{id}-help");
     let error_id = format!("{id}-error");
@@ -349,7 +363,8 @@ fn InputField(i: InputDef, prefix: String, kept: Option<String>, value: Signal<O
     let name = format!("inputs[{}]", i.name);
     let initial = kept.unwrap_or_else(|| i.default.as_ref().map(as_text).unwrap_or_default());
     let required = i.required && i.default.is_none();
-    let help = (!i.help.is_empty()).then(|| view! { <p class="muted small help" id=help_id.clone()>{i.help.clone()}</p> });
+    let help =
+        (!i.help.is_empty()).then(|| view! { <p class="muted small help" id=help_id.clone()>{i.help.clone()}</p> });
     let errors = errors_for(value, format!("inputs.{}", i.name), error_id);
     let control = match i.kind {
         InputKind::Boolean => view! {
@@ -507,6 +522,7 @@ pub fn RunPage() -> impl IntoView {
 
 /// Whether the page follows the run as it happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 enum Live {
     /// Not following: no JavaScript yet, or the run had already finished.
     Off,
@@ -762,8 +778,10 @@ fn RunView(detail: RunDetail, logs: Vec<LogLine>) -> impl IntoView {
 #[component]
 fn StepItem(state: RwSignal<RunDetail>, i: usize) -> impl IntoView {
     let step = Memo::new(move |_| state.with(|d| d.steps.get(i).cloned()));
-    let (title, kind) = step.with_untracked(|s| s.as_ref().map(|s| (s.title.clone(), s.kind.clone())).unwrap_or_default());
-    let max_attempts = state.with_untracked(|d| d.run.definition.steps.get(i).map(|s| s.retry.max_attempts).unwrap_or(1));
+    let (title, kind) =
+        step.with_untracked(|s| s.as_ref().map(|s| (s.title.clone(), s.kind.clone())).unwrap_or_default());
+    let max_attempts =
+        state.with_untracked(|d| d.run.definition.steps.get(i).map(|s| s.retry.max_attempts).unwrap_or(1));
     let with = move |f: fn(&Step) -> Option<AnyView>| move || step.with(|s| s.as_ref().and_then(f));
     let class = move || {
         step.with(|s| {
@@ -845,12 +863,12 @@ fn StepItem(state: RwSignal<RunDetail>, i: usize) -> impl IntoView {
 /// a person's action makes the run move again, as a rollback does).
 #[cfg(feature = "hydrate")]
 mod live {
-    use super::{append_logs, apply, Live};
+    use super::{Live, append_logs, apply};
     use crate::api::load_run;
     use crate::workflow::{LogLine, RunDetail, RunStatus};
     use leptos::prelude::*;
-    use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
     use web_sys::{Event, EventSource, MessageEvent};
 
     struct Connection {
@@ -867,7 +885,13 @@ mod live {
         }
     }
 
-    pub fn follow(id: String, state: RwSignal<RunDetail>, lines: RwSignal<Vec<crate::workflow::LogLine>>, live: RwSignal<Live>, status: Memo<RunStatus>) {
+    pub fn follow(
+        id: String,
+        state: RwSignal<RunDetail>,
+        lines: RwSignal<Vec<crate::workflow::LogLine>>,
+        live: RwSignal<Live>,
+        status: Memo<RunStatus>,
+    ) {
         let conn = StoredValue::new_local(None::<Connection>);
         on_cleanup(move || {
             conn.try_update_value(|c| {
@@ -888,7 +912,12 @@ mod live {
         });
     }
 
-    fn connect(id: &str, state: RwSignal<RunDetail>, lines: RwSignal<Vec<LogLine>>, live: RwSignal<Live>) -> Option<Connection> {
+    fn connect(
+        id: &str,
+        state: RwSignal<RunDetail>,
+        lines: RwSignal<Vec<LogLine>>,
+        live: RwSignal<Live>,
+    ) -> Option<Connection> {
         let url = format!("/api/v1/runs/{}/events", crate::api::encode(id));
         let source = EventSource::new(&url).ok()?;
         live.set(Live::Connecting);
