@@ -577,6 +577,11 @@ impl WorkflowDef {
             if step.retry.max_attempts == 0 || step.retry.max_attempts > 100 {
                 bad(format!("steps[{i}].retry.max_attempts"), "Between 1 and 100 attempts.".into());
             }
+            if let (true, Some(role)) = (step.kind == "approval", step.input.get("role")) {
+                if serde_json::from_value::<Role>(role.clone()).is_err() {
+                    bad(format!("steps[{i}].with.role"), "Use one of viewer, junior_developer, senior_developer, team_lead, platform_admin.".into());
+                }
+            }
             if step.timeout_secs == 0 || step.timeout_secs > 86_400 {
                 bad(format!("steps[{i}].timeout_secs"), "Between 1 second and a day.".into());
             }
@@ -694,6 +699,7 @@ mod tests {
             {"id": "a", "type": "teleport"},
             {"id": "a", "type": "noop", "needs": ["zzz"]},
             {"id": "B!", "type": "noop", "retry": {"max_attempts": 0}},
+            {"id": "ok", "type": "approval", "with": {"role": "boss"}},
         ]))
         .validate()
         .unwrap_err();
@@ -703,6 +709,7 @@ mod tests {
         assert!(paths.contains(&"steps[1].needs[0]"), "{err:?}");
         assert!(paths.contains(&"steps[2].id"), "{err:?}");
         assert!(paths.contains(&"steps[2].retry.max_attempts"), "{err:?}");
+        assert!(paths.contains(&"steps[3].with.role"), "{err:?}");
     }
 
     #[test]
