@@ -439,20 +439,23 @@ mod tests {
     #[test]
     fn a_compensation_that_keeps_failing_is_retried_then_surfaced_and_can_be_retried() {
         let (mut run, mut steps) = run_of(&[("a", "noop"), ("b", "noop")], "rollback");
-        drive(&mut run, &mut steps, T0, |i, _| if i == 1 { Err(Failure::permanent("boom")) } else { Ok(()) });
-        // Undoing `a` fails: retried (three attempts at least) with backoff, then surfaced.
-        let mut now = T0.to_string();
-        let mut tries = 0;
-        loop {
-            match drive(&mut run, &mut steps, &now, |_, _| Err(Failure::retryable("api down"))) {
-                Next::WaitUntil(at) => {
-                    tries += 1;
-                    now = at;
-                }
-                Next::Finished => break,
-                other => panic!("{other:?}"),
+        // Step b fails for good; undoing `a` fails too: retried (three attempts at least) with
+        // backoff, then surfaced.
+        let mut next = drive(&mut run, &mut steps, T0, |i, undo| {
+            if undo {
+                Err(Failure::retryable("api down"))
+            } else if i == 1 {
+                Err(Failure::permanent("boom"))
+            } else {
+                Ok(())
             }
+        });
+        let mut tries = 0;
+        while let Next::WaitUntil(at) = next {
+            tries += 1;
+            next = drive(&mut run, &mut steps, &at, |_, _| Err(Failure::retryable("api down")));
         }
+        assert_eq!(next, Next::Finished);
         assert_eq!(tries, 2);
         assert_eq!(steps[0].undo_attempts, 3);
         assert_eq!(run.status, RunStatus::RollbackFailed);
