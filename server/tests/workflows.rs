@@ -597,3 +597,70 @@ async fn the_command_line_starts_watches_and_operates_runs() {
         engine.abort();
     }
 }
+
+fn form(path: &str, auth: &Auth, body: &str) -> axum::http::Request<axum::body::Body> {
+    auth.apply(axum::http::Request::post(path).header("host", HOST).header("origin", ORIGIN))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn workflow_server_functions_enforce_roles() {
+    use leptos::server_fn::ServerFn;
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let admin = app.login("admin").await;
+        put_workflow(&app, &admin, json!({
+            "name": "gated", "title": "Gated",
+            "steps": [{"id": "a", "type": "noop"}, {"id": "ok", "type": "approval", "with": {"role": "team_lead"}}]
+        })).await;
+        let anonymous = app.send(form(app::api::LoadWorkflows::PATH, &Auth::None, "")).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        // Start: junior and up in the team; the viewer is refused.
+        let mut runs = HashMap::new();
+        for role in ["viewer", "junior", "senior", "lead", "admin"] {
+            let auth = app.login(role).await;
+            let res = app.send(form(app::api::LoadWorkflows::PATH, &auth, "")).await;
+            assert_eq!(res.status, StatusCode::OK, "[{}] {role} reads workflows", app.db);
+            let res = app.send(form(app::api::DoStartRun::PATH, &auth, "workflow=gated&team=payments")).await;
+            assert_eq!(res.status.is_success(), role != "viewer", "[{}] {role} start: {}", app.db, res.text);
+            if res.status.is_success() {
+                runs.insert(role, res.json["run"]["id"].as_str().unwrap().to_string());
+            } else {
+                assert_eq!(res.status, StatusCode::FORBIDDEN);
+            }
+        }
+        let engine = app.state.services.start_engine();
+        for id in runs.values() {
+            wait_run(&app, &admin, id, 10, |r| status(r) == "waiting").await;
+        }
+        // Decide: the lead on someone else's run; never the starter (admins excepted).
+        let junior_run = &runs["junior"];
+        for (role, ok) in [("viewer", false), ("junior", false), ("senior", false), ("lead", true)] {
+            let auth = app.login(role).await;
+            let res = app.send(form(app::api::DoDecideRun::PATH, &auth, &format!("id={junior_run}&decision=approve"))).await;
+            assert_eq!(res.status.is_success(), ok, "[{}] {role} approve: {}", app.db, res.text);
+        }
+        let lead = app.login("lead").await;
+        let res = app.send(form(app::api::DoDecideRun::PATH, &lead, &format!("id={}&decision=approve", runs["lead"]))).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "the lead started this one: {}", res.text);
+        // Cancel: junior and up; roll back: senior and up.
+        let viewer = app.login("viewer").await;
+        let res = app.send(form(app::api::DoCancelRun::PATH, &viewer, &format!("id={}", runs["senior"]))).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        let res = app.send(form(app::api::DoRollbackRun::PATH, &app.login("junior").await, &format!("id={}", runs["senior"]))).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        let res = app.send(form(app::api::DoRollbackRun::PATH, &app.login("senior").await, &format!("id={}", runs["senior"]))).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        // Webhook sources: admins only.
+        for role in ["viewer", "junior", "senior", "lead", "admin"] {
+            let auth = app.login(role).await;
+            let res = app.send(form(app::api::LoadWebhookSources::PATH, &auth, "")).await;
+            assert_eq!(res.status.is_success(), role == "admin", "[{}] {role} webhook sources", app.db);
+            let res = app.send(form(app::api::DoPutWebhookSource::PATH, &auth, &format!("name=src-{role}"))).await;
+            assert_eq!(res.status.is_success(), role == "admin", "[{}] {role} create source", app.db);
+        }
+        engine.abort();
+    }
+}
