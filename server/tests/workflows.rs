@@ -508,7 +508,7 @@ async fn the_event_stream_sends_the_run_its_log_and_the_end() {
         let body = tokio::time::timeout(Duration::from_secs(20), http_body_util::BodyExt::collect(res.into_body())).await.expect("the stream ends with the run").unwrap();
         let text = String::from_utf8_lossy(&body.to_bytes()).to_string();
         assert!(text.contains("event: run") && text.contains("event: log") && text.contains("event: end\ndata: succeeded"), "{text}");
-        assert!(text.contains("Step 'nap' sleeps until") && text.contains("Run succeeded"), "{text}");
+        assert!(text.contains("Step 'nap' sleeps, waking in") && text.contains("Run succeeded"), "{text}");
         engine.abort();
     }
 }
@@ -574,7 +574,7 @@ async fn the_command_line_starts_watches_and_operates_runs() {
         assert!(out.contains("inputs.n: Expected a number."), "{out}");
         let (code, out) = cli(&base, &junior, &["run", "start", "cli-wf", "--team", "payments", "--input", "n=3", "--watch"]).await;
         assert_eq!(code, Some(0), "[{}] {out}", app.db);
-        assert!(out.contains("started run ") && out.contains("Step 'nap' sleeps until") && out.contains("Run succeeded"), "{out}");
+        assert!(out.contains("started run ") && out.contains("Step 'nap' sleeps, waking in") && out.contains("Run succeeded"), "{out}");
         let id = out.split_whitespace().nth(2).unwrap().to_string();
 
         let (code, out) = cli(&base, &junior, &["run", "get", &id]).await;

@@ -159,8 +159,9 @@ impl StepAction for Emit {
 }
 
 /// Text for the log about what changed between two states of a run.
-fn describe(before: &Run, run: &Run, old: &[Step], steps: &[Step]) -> Vec<(Option<i64>, &'static str, String)> {
+fn describe(before: &Run, run: &Run, old: &[Step], steps: &[Step], now: &str) -> Vec<(Option<i64>, &'static str, String)> {
     let mut out = Vec::new();
+    let when = |at: &Option<String>| in_words(now, at.as_deref().unwrap_or(now));
     if before.status != RunStatus::RollingBack && run.status == RunStatus::RollingBack {
         out.push((None, "warn", format!("Rolling back: {}", run.rollback_reason.clone().unwrap_or_default())));
     }
@@ -173,21 +174,15 @@ fn describe(before: &Run, run: &Run, old: &[Step], steps: &[Step]) -> Vec<(Optio
                 StepStatus::Pending if b.attempts > 0 => out.push((
                     at,
                     "warn",
-                    format!(
-                        "Step '{}' attempt {} failed: {}; retrying at {}",
-                        b.title,
-                        b.attempts,
-                        b.error.clone().unwrap_or_default(),
-                        b.next_at.clone().unwrap_or_default()
-                    ),
+                    format!("Step '{}' attempt {} failed: {}; retrying {}", b.title, b.attempts, b.error.clone().unwrap_or_default(), when(&b.next_at)),
                 )),
                 StepStatus::Failed => out.push((at, "error", format!("Step '{}' failed: {}", b.title, b.error.clone().unwrap_or_default()))),
                 StepStatus::Waiting if b.kind == "approval" => out.push((
                     at,
                     "info",
-                    format!("Step '{}' waits for approval until {}", b.title, b.next_at.clone().unwrap_or_default()),
+                    format!("Step '{}' waits for approval (rejected if nobody decides {})", b.title, when(&b.next_at)),
                 )),
-                StepStatus::Waiting => out.push((at, "info", format!("Step '{}' sleeps until {}", b.title, b.next_at.clone().unwrap_or_default()))),
+                StepStatus::Waiting => out.push((at, "info", format!("Step '{}' sleeps, waking {}", b.title, when(&b.next_at)))),
                 StepStatus::Skipped => out.push((at, "info", format!("Step '{}' skipped", b.title))),
                 StepStatus::Pending => {}
             }
@@ -199,7 +194,7 @@ fn describe(before: &Run, run: &Run, old: &[Step], steps: &[Step]) -> Vec<(Optio
                 UndoStatus::Pending if b.undo_attempts > 0 => out.push((
                     at,
                     "warn",
-                    format!("Undoing '{}' failed: {}; retrying at {}", b.title, b.undo_error.clone().unwrap_or_default(), b.next_at.clone().unwrap_or_default()),
+                    format!("Undoing '{}' failed: {}; retrying {}", b.title, b.undo_error.clone().unwrap_or_default(), when(&b.next_at)),
                 )),
                 UndoStatus::Failed => out.push((at, "error", format!("Undoing '{}' failed for good: {}", b.title, b.undo_error.clone().unwrap_or_default()))),
                 _ => {}
@@ -212,6 +207,20 @@ fn describe(before: &Run, run: &Run, old: &[Step], steps: &[Step]) -> Vec<(Optio
         out.push((None, level, format!("Run {}{why}", run.status.label().to_lowercase())));
     }
     out
+}
+
+/// "in 1.2 s", "in 5 min", "in 2 h" (at 14:05 UTC): when `at` comes, seen from `now`.
+fn in_words(now: &str, at: &str) -> String {
+    let (Some(a), Some(b)) = (super::parse_timestamp(now), super::parse_timestamp(at)) else {
+        return format!("at {at}");
+    };
+    let ms = (b - a).num_milliseconds().max(0);
+    let span = match ms {
+        0..=59_999 => format!("in {:.1} s", ms as f64 / 1000.0),
+        60_000..=5_399_999 => format!("in {} min", (ms + 30_000) / 60_000),
+        _ => format!("in {} h", (ms + 1_800_000) / 3_600_000),
+    };
+    if ms >= 60_000 { format!("{span} (at {} UTC)", b.format("%H:%M")) } else { span }
 }
 
 fn jitter() -> f64 {
@@ -312,7 +321,7 @@ impl Services {
     /// lease was lost (someone else carries the run on).
     async fn save(&self, w: &mut Working, release: bool, events: Vec<(EventRecord, Vec<NewRun>)>) -> Result<bool, StoreError> {
         let t = now();
-        let logs: Vec<NewLog> = describe(&w.saved_run, &w.run, &w.saved_steps, &w.steps)
+        let logs: Vec<NewLog> = describe(&w.saved_run, &w.run, &w.saved_steps, &w.steps, &t)
             .into_iter()
             .map(|(step_idx, level, message)| NewLog { run_id: w.run.id.clone(), step_idx, at: t.clone(), level, message })
             .collect();
@@ -542,5 +551,16 @@ impl Services {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn waits_read_as_words() {
+        let now = "2026-11-27T10:00:00.000Z";
+        assert_eq!(super::in_words(now, "2026-11-27T10:00:01.250Z"), "in 1.2 s");
+        assert_eq!(super::in_words(now, "2026-11-27T10:05:00.000Z"), "in 5 min (at 10:05 UTC)");
+        assert_eq!(super::in_words(now, "2026-11-28T10:00:00.000Z"), "in 24 h (at 10:00 UTC)");
     }
 }
