@@ -158,10 +158,14 @@ on:
   team: platform
 inputs:
   - name: service
+    title: Service
     default: unknown
   - name: version
+    title: Version
     default: unknown
   - name: event
+    title: What happened
+    help: release or release-reverted, as CI reports it.
     default: release
 steps:
   - id: record
@@ -235,4 +239,20 @@ fn init_demo_repo(dir: &std::path::Path) -> Result<(), String> {
     git(&["init", "-q"])?;
     git(&["add", "README.md"])?;
     git(&["commit", "-q", "-m", "Initial commit"])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_workflows_are_valid() {
+        let texts = super::demo_workflows(std::path::Path::new("/tmp/repo"));
+        for text in &texts {
+            let def = app::core::Services::parse_workflow(text).unwrap_or_else(|e| panic!("{e:?} in\n{text}"));
+            assert!(!def.title.is_empty());
+        }
+        let release = app::core::Services::parse_workflow(&texts[0]).unwrap();
+        let kinds: Vec<&str> = release.steps.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["emit", "noop", "http", "sleep", "approval", "git", "check"], "retries, a signed call, an approval, a tag, a gate");
+        assert_eq!(release.steps[1].inject_failures, 2);
+    }
 }
