@@ -142,6 +142,13 @@ impl Receiver {
     async fn serve(&self) -> String {
         let me = self.clone();
         let router = axum::Router::new().route(
+            "/slow",
+            axum::routing::post(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "{}"
+            }),
+        );
+        let router = router.route(
             "/hook",
             axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let me = me.clone();
@@ -160,6 +167,7 @@ impl Receiver {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        // Calls that take longer than their step allows: `/slow` (next to `/hook`).
         tokio::spawn(async move { axum::serve(listener, router).await });
         url
     }
@@ -661,6 +669,60 @@ async fn workflow_server_functions_enforce_roles() {
             let res = app.send(form(app::api::DoPutWebhookSource::PATH, &auth, &format!("name=src-{role}"))).await;
             assert_eq!(res.status.is_success(), role == "admin", "[{}] {role} create source", app.db);
         }
+        engine.abort();
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_that_takes_too_long_times_out_and_is_retried() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        server::steps::register(&app.state.services, "http://127.0.0.1:9");
+        let engine = app.state.services.start_engine();
+        let (admin, junior) = (app.login("admin").await, app.login("junior").await);
+        let slow = Receiver::default().serve().await.replace("/hook", "/slow");
+        put_workflow(&app, &admin, json!({
+            "name": "slow-call", "title": "Slow call",
+            "steps": [{"id": "a", "type": "noop"},
+                      {"id": "call", "type": "http", "timeout_secs": 1, "retry": {"max_attempts": 2, "backoff_ms": 50}, "with": {"url": slow}}]
+        })).await;
+        let id = start(&app, &junior, "slow-call", json!({})).await;
+        let run = wait_run(&app, &junior, &id, 20, |r| status(r) == "rolled_back").await;
+        assert_eq!(run["steps"][1]["attempts"], 2, "{run:#}");
+        assert_eq!(run["steps"][1]["error"], "Timed out after 1 s");
+        assert_eq!(run["steps"][0]["undo"], "done");
+        engine.abort();
+    }
+}
+
+#[tokio::test]
+async fn a_run_is_watched_live_from_another_replica() {
+    for db in databases().await {
+        if db.label != "postgres" {
+            // Replicas share one database only on PostgreSQL; SQLite runs in one process.
+            eprintln!("note: cross-replica event streams are a PostgreSQL feature; nothing to check on {}", db.label);
+            continue;
+        }
+        let app = TestApp::new(&db).await;
+        let engine = app.state.services.start_engine();
+        // Replica B serves the event stream; only replica A runs the engine.
+        let b = server::state(config(&db.url)).await.unwrap();
+        let b_router = server::web::router(b.clone());
+        let (admin, junior) = (app.login("admin").await, app.login("junior").await);
+        put_workflow(&app, &admin, json!({
+            "name": "paced", "title": "Paced",
+            "steps": [{"id": "a", "type": "sleep", "with": {"seconds": 0.5}}, {"id": "b", "type": "sleep", "with": {"seconds": 0.5}}]
+        })).await;
+        let id = start(&app, &junior, "paced", json!({})).await;
+        let req = junior.apply(axum::http::Request::builder().uri(format!("/api/v1/runs/{id}/events")).header("host", HOST)).body(axum::body::Body::empty()).unwrap();
+        use tower::ServiceExt;
+        let started = Instant::now();
+        let res = b_router.oneshot(req).await.unwrap();
+        let body = tokio::time::timeout(Duration::from_secs(20), http_body_util::BodyExt::collect(res.into_body())).await.expect("the stream ends").unwrap();
+        let text = String::from_utf8_lossy(&body.to_bytes()).to_string();
+        assert!(text.contains("event: end\ndata: succeeded"), "{text}");
+        // Without notices from replica A, replica B would only look every 10 s.
+        assert!(started.elapsed() < Duration::from_secs(5), "the stream followed the run through NOTIFY: {:?}", started.elapsed());
         engine.abort();
     }
 }
