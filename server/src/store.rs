@@ -36,12 +36,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // A page cache of 64 MiB per connection and the file memory-mapped: the default 2 MiB
-            // cache made large imports re-read pages from the OS (a third of their system time).
-            .pragma("cache_size", "-65536")
-            .pragma("mmap_size", "1073741824")
-            .pragma("temp_store", "memory");
+            .foreign_keys(true);
         let file = opts.get_filename().to_path_buf();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty() && file.as_os_str() != ":memory:") {
             std::fs::create_dir_all(dir)
