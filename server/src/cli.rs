@@ -81,14 +81,13 @@ impl Client {
         Ok(Client { base, token: token.trim().to_string() })
     }
 
-    /// One request; the answer's status and body.
-    async fn send(&self, method: Method, path_and_query: &str, body: Option<(&str, Vec<u8>)>) -> Result<(StatusCode, Bytes), CliError> {
+    /// One request; the answer with its body still to be read.
+    async fn request(&self, method: Method, path_and_query: &str, body: Option<(&str, Vec<u8>)>) -> Result<hyper::Response<hyper::body::Incoming>, CliError> {
         let host = self.base.host().unwrap_or("127.0.0.1").to_string();
         let port = self.base.port_u16().unwrap_or(80);
         let prefix = self.base.path().trim_end_matches('/');
-        let unreachable = |e: &dyn std::fmt::Display| CliError::Usage(format!("cannot reach the portal at {}: {e} (is it running? check PLATFORM_URL)", self.base));
-        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| unreachable(&e))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| unreachable(&e))?;
+        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| self.unreachable(&e))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| self.unreachable(&e))?;
         tokio::spawn(conn);
         let authority = self.base.authority().map(|a| a.to_string()).unwrap_or(host);
         let mut req = Request::builder()
@@ -105,34 +104,27 @@ impl Client {
             None => Vec::new(),
         };
         let req = req.body(Full::new(Bytes::from(bytes))).map_err(|e| CliError::Usage(e.to_string()))?;
-        let res = sender.send_request(req).await.map_err(|e| unreachable(&e))?;
+        sender.send_request(req).await.map_err(|e| self.unreachable(&e))
+    }
+
+    fn unreachable(&self, e: &dyn std::fmt::Display) -> CliError {
+        CliError::Usage(format!("cannot reach the portal at {}: {e} (is it running? check PLATFORM_URL)", self.base))
+    }
+
+    /// One request; the answer's status and body.
+    async fn send(&self, method: Method, path_and_query: &str, body: Option<(&str, Vec<u8>)>) -> Result<(StatusCode, Bytes), CliError> {
+        let res = self.request(method, path_and_query, body).await?;
         let status = res.status();
-        let body = res.into_body().collect().await.map_err(|e| unreachable(&e))?.to_bytes();
+        let body = res.into_body().collect().await.map_err(|e| self.unreachable(&e))?.to_bytes();
         Ok((status, body))
     }
 
-    /// A request whose answer is read as it arrives (an event stream).
-    async fn open(&self, method: Method, path_and_query: &str) -> Result<hyper::body::Incoming, CliError> {
-        let host = self.base.host().unwrap_or("127.0.0.1").to_string();
-        let port = self.base.port_u16().unwrap_or(80);
-        let prefix = self.base.path().trim_end_matches('/');
-        let unreachable = |e: &dyn std::fmt::Display| CliError::Usage(format!("cannot reach the portal at {}: {e} (is it running? check PLATFORM_URL)", self.base));
-        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| unreachable(&e))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| unreachable(&e))?;
-        tokio::spawn(conn);
-        let authority = self.base.authority().map(|a| a.to_string()).unwrap_or(host);
-        let req = Request::builder()
-            .method(method)
-            .uri(format!("{prefix}{path_and_query}"))
-            .header(header::HOST, authority)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(header::ACCEPT, "text/event-stream")
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        let res = sender.send_request(req).await.map_err(|e| unreachable(&e))?;
+    /// A successful answer's body, read as it arrives (an event stream).
+    async fn open(&self, path_and_query: &str) -> Result<hyper::body::Incoming, CliError> {
+        let res = self.request(Method::GET, path_and_query, None).await?;
         if !res.status().is_success() {
             let status = res.status();
-            let body = res.into_body().collect().await.map_err(|e| unreachable(&e))?.to_bytes();
+            let body = res.into_body().collect().await.map_err(|e| self.unreachable(&e))?.to_bytes();
             return Err(CliError::Refused(error_text(status, &body)));
         }
         Ok(res.into_body())
@@ -428,7 +420,7 @@ async fn run_watch(id: &str) -> Result<(), CliError> {
 
 /// Prints a run's log lines as they come (server-sent events) until the run ends.
 async fn follow(client: &Client, id: &str) -> Result<(), CliError> {
-    let mut res = client.open(Method::GET, &format!("/api/v1/runs/{}/events", encode(id))).await?;
+    let mut res = client.open(&format!("/api/v1/runs/{}/events", encode(id))).await?;
     let mut buffer = String::new();
     let mut last: Option<app::workflow::RunDetail> = None;
     while let Some(frame) = res.frame().await {

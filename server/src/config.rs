@@ -17,6 +17,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `PLATFORM_MAX_BODY_BYTES`: largest request body accepted (default 1 MiB).
     pub max_body_bytes: usize,
+    /// `PLATFORM_WORKFLOW_LEASE_SECS`: how long a replica holds a workflow run without renewing
+    /// it (default 15); a dead replica's runs are picked up after this.
+    pub workflow_lease: std::time::Duration,
     /// `PLATFORM_LOG_FORMAT`: `json` or `text` (default: json unless stdout is a terminal).
     pub json_logs: bool,
     pub leptos: LeptosOptions,
@@ -73,6 +76,13 @@ impl Config {
             Some(v) => v.parse().map_err(|_| bad("PLATFORM_MAX_BODY_BYTES", format!("expected a number of bytes, got '{v}'")))?,
             None => 1 << 20,
         };
+        let workflow_lease = match var("PLATFORM_WORKFLOW_LEASE_SECS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs @ 1..=3600) => std::time::Duration::from_secs(secs),
+                _ => return Err(bad("PLATFORM_WORKFLOW_LEASE_SECS", format!("expected whole seconds between 1 and 3600, got '{v}'"))),
+            },
+            None => app::core::engine::DEFAULT_LEASE,
+        };
         let public_url = var("PLATFORM_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = public_url.as_ref().filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
             return Err(bad("PLATFORM_PUBLIC_URL", format!("expected http://… or https://…, got '{u}'")));
@@ -89,6 +99,7 @@ impl Config {
             seed_demo: flag("PLATFORM_DEMO", true)?,
             public_url,
             max_body_bytes,
+            workflow_lease,
             json_logs,
             leptos,
         })

@@ -22,5 +22,7 @@ use std::sync::Arc;
 pub async fn state(config: config::Config) -> Result<web::AppState, store::ConnectError> {
     let store = store::connect(&config.database_url).await?;
     let auth = AuthConfig { secure_cookies: config.secure_cookies(), ..AuthConfig::default() };
-    Ok(web::AppState { leptos_options: config.leptos.clone(), services: Services::new(store, auth), config: Arc::new(config) })
+    let mut services = Services::new(store, auth);
+    services.engine = Arc::new(app::core::engine::Engine::new(config.workflow_lease));
+    Ok(web::AppState { leptos_options: config.leptos.clone(), services, config: Arc::new(config) })
 }

@@ -71,12 +71,7 @@ async fn put_workflow(
         Ok(t) => t,
         Err(e) => return ApiResult::from(Err(AppError::BadRequest(format!("The body must be UTF-8 YAML or JSON text: {}", e.body_text())))),
     };
-    if let Ok(def) = Services::parse_workflow(&text) {
-        if def.name != name {
-            return ApiResult::from(Err(AppError::field("name", format!("The definition is named '{}' but was sent to '{name}'.", def.name))));
-        }
-    }
-    s.workflow_put(&c, &text, q.version).await.into()
+    s.workflow_put(&c, &name, &text, q.version).await.into()
 }
 
 #[utoipa::path(delete, path = "/api/v1/workflows/{name}", tag = "workflows", params(("name" = String, Path)),

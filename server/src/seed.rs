@@ -226,19 +226,11 @@ fn init_demo_repo(dir: &std::path::Path) -> Result<(), String> {
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     std::fs::write(dir.join("README.md"), "# payments-api\n\nA demo repository that the demo release workflow tags.\n").map_err(|e| e.to_string())?;
-    let git = |args: &[&str]| -> Result<(), String> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=Platform demo", "-c", "user.email=demo@platform.local"])
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
-    };
-    git(&["init", "-q"])?;
-    git(&["add", "README.md"])?;
-    git(&["commit", "-q", "-m", "Initial commit"])
+    let repo = dir.display().to_string();
+    for args in [&["init", "-q"][..], &["add", "README.md"], &["commit", "-q", "-m", "Initial commit"]] {
+        crate::steps::git(&repo, args).map_err(|f| f.message)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -111,7 +111,8 @@ impl StepAction for Http {
 /// deleting the tag or branch.
 struct Git;
 
-fn git(repo: &str, args: &[&str]) -> Result<String, Failure> {
+/// Runs `git -C repo args…` as the platform's identity; its output, or stderr as the failure.
+pub fn git(repo: &str, args: &[&str]) -> Result<String, Failure> {
     let out = std::process::Command::new("git")
         .arg("-C")
         .arg(repo)

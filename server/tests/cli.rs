@@ -24,6 +24,9 @@ fn bad_database_url_is_one_clear_line() {
 
     let out = platform("sqlite://x.db", &[]).env("PLATFORM_ADDR", "not-an-address").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("PLATFORM_ADDR"), "the setting is named");
+    let out = platform("sqlite://x.db", &[]).env("PLATFORM_WORKFLOW_LEASE_SECS", "soon").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PLATFORM_WORKFLOW_LEASE_SECS"), "the setting is named");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! A run survives `kill -9`: the `platform` binary is killed while an HTTP step waits for its
-//! answer, started again, and the run completes; the receiver, which applies each idempotency
-//! key once, saw the interrupted call twice (the same key) and applied every step exactly once.
-//! On SQLite and on PostgreSQL.
+//! answer, started again, and the run completes. The receiver saw each step's idempotency key
+//! once, except the interrupted call, which came again with the same key — so a receiver that
+//! honours the key acts exactly once per step. On SQLite and on PostgreSQL.
 
 mod common;
 
@@ -11,11 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Calls seen per key, and effects applied per key (once at most, as a careful receiver does).
+/// Calls seen per idempotency key.
 #[derive(Clone, Default)]
 struct Receiver {
     seen: Arc<Mutex<HashMap<String, u32>>>,
-    applied: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 impl Receiver {
@@ -30,9 +29,6 @@ impl Receiver {
                     *me.seen.lock().unwrap().entry(key.clone()).or_default() += 1;
                     // Slow enough to be killed in the middle.
                     tokio::time::sleep(Duration::from_millis(1500)).await;
-                    let mut applied = me.applied.lock().unwrap();
-                    let n = applied.entry(key).or_default();
-                    *n = (*n + 1).min(1);
                     "{\"ok\": true}"
                 }
             }),
@@ -136,13 +132,8 @@ async fn a_run_completes_after_kill_9_and_no_step_acts_twice() {
         portal.kill();
 
         let seen = receiver.seen.lock().unwrap().clone();
-        let applied = receiver.applied.lock().unwrap().clone();
-        assert_eq!(applied.len(), 4, "[{}] every step acted: {applied:?}", db.label);
-        assert!(applied.values().all(|n| *n == 1), "[{}] no step acted twice: {applied:?}", db.label);
-        assert_eq!(seen[&second], 2, "[{}] the interrupted call was sent again with the same key: {seen:?}", db.label);
+        let expected: HashMap<String, u32> = (1..=4).map(|i| (format!("{id}:call-{i}"), if i == 2 { 2 } else { 1 })).collect();
+        assert_eq!(seen, expected, "[{}] every step called with its own key, only the interrupted one again", db.label);
         assert_eq!(run["steps"][1]["attempts"], 2, "[{}] the interrupted attempt counts: {run:#}", db.label);
-        for i in [0, 2, 3] {
-            assert_eq!(seen[&format!("{id}:call-{}", i + 1)], 1, "[{}] steps that were not interrupted were called once: {seen:?}", db.label);
-        }
     }
 }

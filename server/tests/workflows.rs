@@ -141,14 +141,12 @@ struct Receiver {
 impl Receiver {
     async fn serve(&self) -> String {
         let me = self.clone();
-        let router = axum::Router::new().route(
-            "/slow",
-            axum::routing::post(|| async {
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                "{}"
-            }),
-        );
-        let router = router.route(
+        // `/slow` answers after 1.5 s, for calls that outlive their step's timeout.
+        let slow = axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            "{}"
+        });
+        let router = axum::Router::new().route("/slow", slow).route(
             "/hook",
             axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let me = me.clone();
@@ -167,7 +165,6 @@ impl Receiver {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        // Calls that take longer than their step allows: `/slow` (next to `/hook`).
         tokio::spawn(async move { axum::serve(listener, router).await });
         url
     }

@@ -76,12 +76,22 @@ pub struct Engine {
     actions: RwLock<HashMap<String, Arc<dyn StepAction>>>,
 }
 
+/// How long a replica holds a run without renewing it, unless configured otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
+
 impl Default for Engine {
     fn default() -> Self {
-        let lease = std::env::var("PLATFORM_WORKFLOW_LEASE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
+        Engine::new(DEFAULT_LEASE)
+    }
+}
+
+impl Engine {
+    /// An engine with the built-in step types that need nothing from outside (`noop`, `check`,
+    /// `emit`); the server registers `http` and `git`.
+    pub fn new(lease: Duration) -> Engine {
         let engine = Engine {
             owner: format!("{}-{}", std::process::id(), &super::new_id()[..8]),
-            lease: Duration::from_secs(lease),
+            lease,
             concurrency: 32,
             actions: RwLock::default(),
         };
@@ -90,9 +100,7 @@ impl Default for Engine {
         engine.register("emit", Arc::new(Emit));
         engine
     }
-}
 
-impl Engine {
     /// Adds (or replaces) the action of a step type.
     pub fn register(&self, kind: &str, action: Arc<dyn StepAction>) {
         self.actions.write().expect("not poisoned").insert(kind.into(), action);
@@ -407,61 +415,41 @@ impl Services {
     async fn execute(&self, w: &mut Working, i: usize) -> Result<bool, StoreError> {
         let def = w.run.definition.steps[i].clone();
         let t = now();
+        // A step that cannot even start (a template refers to nothing, an unknown type) fails
+        // for good in its first attempt.
+        let fail = |w: &mut Working, message: String| {
+            machine::start_attempt(&mut w.run, &mut w.steps[i], &t);
+            machine::finish_attempt(&w.run, &mut w.steps[i], Err(Failure::permanent(message)), &t, 0.0);
+        };
         let input = match template::render(&def.input, &Self::scope(&w.run, &w.steps)) {
             Ok(v) => v,
             Err(e) => {
-                let mut step = w.steps[i].clone();
-                machine::start_attempt(&mut w.run, &mut step, &t);
-                machine::finish_attempt(&w.run, &mut step, Err(Failure::permanent(e)), &t, 0.0);
-                w.steps[i] = step;
+                fail(w, e);
                 return self.save(w, false, Vec::new()).await;
             }
         };
         w.steps[i].input = input.clone();
         let number = |key: &str, default: f64| input.get(key).and_then(Value::as_f64).unwrap_or(default).max(0.0);
-        match def.kind.as_str() {
-            "sleep" => {
-                let until = machine::later(&t, (number("seconds", 1.0) * 1000.0) as u64);
-                let mut step = w.steps[i].clone();
-                machine::start_waiting(&mut w.run, &mut step, until, &t);
-                w.steps[i] = step;
-                return Ok(true);
-            }
-            "approval" => {
-                let until = machine::later(&t, (number("deadline_minutes", 24.0 * 60.0) * 60_000.0) as u64);
-                let mut step = w.steps[i].clone();
-                machine::start_waiting(&mut w.run, &mut step, until, &t);
-                w.steps[i] = step;
-                return Ok(true);
-            }
-            _ => {}
+        let wait_ms = match def.kind.as_str() {
+            "sleep" => Some(number("seconds", 1.0) * 1000.0),
+            "approval" => Some(number("deadline_minutes", 24.0 * 60.0) * 60_000.0),
+            _ => None,
+        };
+        if let Some(ms) = wait_ms {
+            machine::start_waiting(&mut w.run, &mut w.steps[i], machine::later(&t, ms as u64), &t);
+            return Ok(true);
         }
         let Some(action) = self.engine.action(&def.kind) else {
-            let mut step = w.steps[i].clone();
-            machine::start_attempt(&mut w.run, &mut step, &t);
-            let f = Failure::permanent(format!("This server has no action for step type '{}'.", def.kind));
-            machine::finish_attempt(&w.run, &mut step, Err(f), &t, 0.0);
-            w.steps[i] = step;
+            fail(w, format!("This server has no action for step type '{}'.", def.kind));
             return self.save(w, false, Vec::new()).await;
         };
-        {
-            let mut step = w.steps[i].clone();
-            machine::start_attempt(&mut w.run, &mut step, &t);
-            w.steps[i] = step;
-        }
+        machine::start_attempt(&mut w.run, &mut w.steps[i], &t);
         // Record the attempt before acting on the outside world.
         if action.external() && !self.save(w, false, Vec::new()).await? {
             return Ok(false);
         }
-        let cx = StepCx {
-            services: self.clone(),
-            run: w.run.clone(),
-            step: w.steps[i].clone(),
-            input,
-            key: format!("{}:{}", w.run.id, def.id),
-            events: Mutex::default(),
-        };
         let attempt = w.steps[i].attempts;
+        let cx = self.step_cx(w, i, input, format!("{}:{}", w.run.id, def.id));
         let result = if attempt <= def.inject_failures as i64 {
             Err(Failure::retryable(format!("Injected failure {attempt} of {} (inject_failures)", def.inject_failures)))
         } else {
@@ -471,47 +459,35 @@ impl Services {
             }
         };
         let events = self.events_of(&cx).await?;
-        let mut step = w.steps[i].clone();
-        machine::finish_attempt(&w.run, &mut step, result, &now(), jitter());
-        w.steps[i] = step;
+        machine::finish_attempt(&w.run, &mut w.steps[i], result, &now(), jitter());
         self.save(w, false, events).await
     }
 
-    /// One attempt at undoing step `i`. False when the lease was lost.
+    /// One attempt at undoing step `i` (step types without an action have nothing to undo).
+    /// False when the lease was lost.
     async fn compensate(&self, w: &mut Working, i: usize) -> Result<bool, StoreError> {
         let def = w.run.definition.steps[i].clone();
         machine::start_undo(&mut w.steps[i]);
-        let action = self.engine.action(&def.kind);
-        if action.as_ref().is_some_and(|a| a.external()) && !self.save(w, false, Vec::new()).await? {
-            return Ok(false);
-        }
-        let result = match &action {
-            None => Ok(()),
+        let (result, events) = match self.engine.action(&def.kind) {
+            None => (Ok(()), Vec::new()),
             Some(action) => {
+                if action.external() && !self.save(w, false, Vec::new()).await? {
+                    return Ok(false);
+                }
                 let output = w.steps[i].output.clone().unwrap_or(Value::Null);
-                let cx = StepCx {
-                    services: self.clone(),
-                    run: w.run.clone(),
-                    step: w.steps[i].clone(),
-                    input: w.steps[i].input.clone(),
-                    key: format!("{}:{}:undo", w.run.id, def.id),
-                    events: Mutex::default(),
-                };
-                let r = match self.with_lease(&w.run.id, def.timeout_secs, action.undo(&cx, &output)).await {
-                    Some(r) => r,
+                let cx = self.step_cx(w, i, w.steps[i].input.clone(), format!("{}:{}:undo", w.run.id, def.id));
+                match self.with_lease(&w.run.id, def.timeout_secs, action.undo(&cx, &output)).await {
+                    Some(r) => (r, self.events_of(&cx).await?),
                     None => return Ok(false),
-                };
-                let events = self.events_of(&cx).await?;
-                let mut step = w.steps[i].clone();
-                machine::finish_undo(&w.run, &mut step, r, &now(), jitter());
-                w.steps[i] = step;
-                return self.save(w, false, events).await;
+                }
             }
         };
-        let mut step = w.steps[i].clone();
-        machine::finish_undo(&w.run, &mut step, result, &now(), jitter());
-        w.steps[i] = step;
-        self.save(w, false, Vec::new()).await
+        machine::finish_undo(&w.run, &mut w.steps[i], result, &now(), jitter());
+        self.save(w, false, events).await
+    }
+
+    fn step_cx(&self, w: &Working, i: usize, input: Value, key: String) -> StepCx {
+        StepCx { services: self.clone(), run: w.run.clone(), step: w.steps[i].clone(), input, key, events: Mutex::default() }
     }
 
     async fn events_of(&self, cx: &StepCx) -> Result<Vec<(EventRecord, Vec<NewRun>)>, StoreError> {

@@ -55,6 +55,32 @@ fn problems(list: Vec<(String, String)>) -> AppError {
     AppError::Validation(map)
 }
 
+/// The runs that event `e` starts among `workflows` (see [`Services::runs_for_event`]).
+fn runs_for(workflows: &[WorkflowRecord], e: &EventRecord, except: Option<&str>) -> Vec<NewRun> {
+    let mut out = Vec::new();
+    for def in workflows.iter().map(|w| &w.definition) {
+        if !def.on.matches(&e.kind) || Some(def.name.as_str()) == except {
+            continue;
+        }
+        // Inputs the event carries and the workflow declares; defaults for the rest.
+        let given: serde_json::Map<String, Value> = e
+            .payload
+            .as_object()
+            .map(|m| m.iter().filter(|(k, _)| def.inputs.iter().any(|i| &i.name == *k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        match def.resolve_inputs(&given) {
+            Ok(mut inputs) => {
+                if let Value::Object(m) = &mut inputs {
+                    m.insert("event".into(), json!({"kind": e.kind, "payload": e.payload, "source": e.source}));
+                }
+                out.push(new_run(def, inputs, def.on.team.clone(), &e.source, format!("event:{}", e.kind)));
+            }
+            Err(p) => tracing::warn!(workflow = %def.name, event = %e.kind, problems = ?p, "event does not carry the workflow's required inputs; no run started"),
+        }
+    }
+    out
+}
+
 /// A new run of `def` with all its steps pending, due now.
 pub fn new_run(def: &WorkflowDef, inputs: Value, team: Option<String>, started_by: &str, trigger: String) -> NewRun {
     let t = now();
@@ -79,6 +105,15 @@ pub fn new_run(def: &WorkflowDef, inputs: Value, team: Option<String>, started_b
     };
     let steps = def.steps.iter().enumerate().map(|(i, d)| Step::new(i, d)).collect();
     (run, steps)
+}
+
+/// An audit entry about a run, filed under the run's team (so its Team Leads read it).
+fn run_audit(caller: &Caller, action: &str, run: &Run) -> AuditDraft {
+    let audit = caller.audit(action, format!("run:{}", run.id));
+    match &run.team {
+        Some(t) => audit.team(t),
+        None => audit,
+    }
 }
 
 impl Services {
@@ -131,16 +166,17 @@ impl Services {
     }
 
     /// Creates or replaces a workflow (Platform Admins). `expected_version` guards against
-    /// overwriting someone else's change.
-    pub async fn workflow_put(&self, caller: &Caller, text: &str, expected_version: Option<i64>) -> Result<WorkflowInfo, AppError> {
-        let def = Self::parse_workflow(text);
-        let target = def.as_ref().map(|d| format!("workflow:{}", d.name)).unwrap_or_else(|_| "workflow".into());
+    /// overwriting someone else's change; the definition must carry the `name` it is stored under.
+    pub async fn workflow_put(&self, caller: &Caller, name: &str, text: &str, expected_version: Option<i64>) -> Result<WorkflowInfo, AppError> {
+        let target = format!("workflow:{name}");
         self.authorize(caller, Action::ManageWorkflows, caller.audit("workflow.put", target.clone())).await?;
-        let def = def?;
-        let name = def.name.clone();
+        let def = Self::parse_workflow(text)?;
+        if def.name != name {
+            return Err(AppError::field("name", format!("The definition is named '{}' but was sent to '{name}'.", def.name)));
+        }
         let audit = caller.audit("workflow.put", target).after(&def);
         self.put_workflow(def, expected_version, Some(audit)).await?;
-        self.workflow_get(caller, &name).await
+        self.workflow_get(caller, name).await
     }
 
     /// Writes a validated definition (also used by seeding), computing its next fire time.
@@ -268,11 +304,7 @@ impl Services {
     /// Cancels a running or waiting run: it stops before its next step and undoes what ran.
     pub async fn run_cancel(&self, caller: &Caller, id: &str) -> Result<RunDetail, AppError> {
         let (run, _) = self.load_run(id).await?;
-        let audit = caller.audit("run.cancel", format!("run:{id}"));
-        let audit = match &run.team {
-            Some(t) => audit.team(t),
-            None => audit,
-        };
+        let audit = run_audit(caller, "run.cancel", &run);
         self.authorize(caller, Action::OperateRun { team: run.team.as_deref() }, audit.clone()).await?;
         if !matches!(run.status, RunStatus::Running | RunStatus::Waiting) {
             return Err(AppError::Conflict(format!("The run is {}; only running or waiting runs can be cancelled.", run.status.label().to_lowercase())));
@@ -287,11 +319,7 @@ impl Services {
     pub async fn run_rollback(&self, caller: &Caller, id: &str) -> Result<RunDetail, AppError> {
         let (mut run, mut steps) = self.load_run(id).await?;
         let p = caller.require()?;
-        let audit = caller.audit("run.rollback", format!("run:{id}"));
-        let audit = match &run.team {
-            Some(t) => audit.team(t),
-            None => audit,
-        };
+        let audit = run_audit(caller, "run.rollback", &run);
         self.authorize(caller, Action::RollbackRun { team: run.team.as_deref() }, audit.clone()).await?;
         match run.status {
             RunStatus::Succeeded | RunStatus::Failed | RunStatus::RollbackFailed | RunStatus::Waiting => {}
@@ -311,11 +339,7 @@ impl Services {
     pub async fn run_retry(&self, caller: &Caller, id: &str) -> Result<RunDetail, AppError> {
         let (old, _) = self.load_run(id).await?;
         let p = caller.require()?;
-        let audit = caller.audit("run.retry", format!("run:{id}"));
-        let audit = match &old.team {
-            Some(t) => audit.team(t),
-            None => audit,
-        };
+        let audit = run_audit(caller, "run.retry", &old);
         self.authorize(caller, Action::OperateRun { team: old.team.as_deref() }, audit.clone()).await?;
         if !old.status.is_final() {
             return Err(AppError::Conflict("The run has not finished; cancel it first or wait.".into()));
@@ -332,11 +356,7 @@ impl Services {
         let (mut run, mut steps) = self.load_run(id).await?;
         let p = caller.require()?;
         let verb = if d.approve { "run.approve" } else { "run.reject" };
-        let audit = caller.audit(verb, format!("run:{id}")).after(&json!({"comment": d.comment}));
-        let audit = match &run.team {
-            Some(t) => audit.team(t),
-            None => audit,
-        };
+        let audit = run_audit(caller, verb, &run).after(&json!({"comment": d.comment}));
         let Some(i) = machine::pending_approval(&steps) else {
             return Err(AppError::Conflict("The run is not waiting for an approval.".into()));
         };
@@ -349,9 +369,7 @@ impl Services {
         }
         let before = steps.clone();
         let t = now();
-        let mut step = steps[i].clone();
-        machine::decide(&mut run, &mut step, d.approve, &p.user.username, &d.comment, &t);
-        steps[i] = step;
+        machine::decide(&mut run, &mut steps[i], d.approve, &p.user.username, &d.comment, &t);
         let verb = if d.approve { "Approved" } else { "Rejected" };
         let note = if d.comment.trim().is_empty() { String::new() } else { format!(": {}", d.comment.trim()) };
         self.save_action(&run, &before, &steps, audit, format!("{verb} by {}{note}", p.user.username)).await?;
@@ -361,29 +379,7 @@ impl Services {
     /// The runs an event starts: one per workflow whose triggers match (never the workflow
     /// named in `except`, so a workflow cannot start itself in a loop).
     pub async fn runs_for_event(&self, e: &EventRecord, except: Option<&str>) -> Result<Vec<NewRun>, AppError> {
-        let mut out = Vec::new();
-        for w in self.store.workflows().await.map_err(db)? {
-            let def = w.definition;
-            if !def.on.matches(&e.kind) || Some(def.name.as_str()) == except {
-                continue;
-            }
-            // Inputs the event carries and the workflow declares; defaults for the rest.
-            let given: serde_json::Map<String, Value> = e
-                .payload
-                .as_object()
-                .map(|m| m.iter().filter(|(k, _)| def.inputs.iter().any(|i| &i.name == *k)).map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            match def.resolve_inputs(&given) {
-                Ok(mut inputs) => {
-                    if let Value::Object(m) = &mut inputs {
-                        m.insert("event".into(), json!({"kind": e.kind, "payload": e.payload, "source": e.source}));
-                    }
-                    out.push(new_run(&def, inputs, def.on.team.clone(), &e.source, format!("event:{}", e.kind)));
-                }
-                Err(p) => tracing::warn!(workflow = %def.name, event = %e.kind, problems = ?p, "event does not carry the workflow's required inputs; no run started"),
-            }
-        }
-        Ok(out)
+        Ok(runs_for(&self.store.workflows().await.map_err(db)?, e, except))
     }
 
     /// Sends an event from inside the platform (catalog changes and the like). Returns the
@@ -403,20 +399,31 @@ impl Services {
     /// workflow listens. Sent after the catalog's own commit: a failure here is logged and does
     /// not undo the change.
     pub async fn entities_changed(&self, changes: &[(String, &str)]) {
-        let listening = match self.store.workflows().await {
-            Ok(ws) => ws.iter().any(|w| w.definition.on.matches("entity.changed")),
+        let workflows = match self.store.workflows().await {
+            Ok(ws) => ws,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot look for workflows listening to entity changes");
                 return;
             }
         };
-        if !listening || changes.is_empty() {
+        if !workflows.iter().any(|w| w.definition.on.matches("entity.changed")) {
             return;
         }
         for (entity_ref, change) in changes {
-            let payload = json!({"entity_ref": entity_ref, "change": change});
-            if let Err(e) = self.emit_event("entity.changed", payload, "catalog", None).await {
-                tracing::warn!(error = %e, entity = %entity_ref, "entity.changed not sent");
+            let e = EventRecord {
+                id: new_id(),
+                kind: "entity.changed".into(),
+                payload: json!({"entity_ref": entity_ref, "change": change}),
+                source: "catalog".into(),
+                dedup_key: None,
+                created_at: now(),
+            };
+            let runs = runs_for(&workflows, &e, None);
+            if runs.is_empty() {
+                continue;
+            }
+            if let Err(err) = self.store.runs_start(&runs, Some(&e), None, Vec::new()).await {
+                tracing::warn!(error = %err, entity = %entity_ref, "entity.changed not sent");
             }
         }
     }
@@ -500,34 +507,26 @@ impl Services {
                 return Err(AppError::NotFound(format!("There is no webhook source '{source}'. A Platform Admin creates it under Workflows.")));
             }
         };
-        let fail = |d: &mut WebhookDelivery, outcome: &str, detail: String| {
-            d.outcome = outcome.into();
-            d.detail = detail;
-        };
-        let payload: Option<Value> = match signature {
-            None => {
-                fail(&mut d, "bad_signature", "No X-Platform-Signature (or X-Hub-Signature-256) header: sign the body with HMAC-SHA256 and the source's secret.".into());
-                None
-            }
+        // What is wrong with the delivery: (outcome, detail), or the payload.
+        let checked: Result<Value, (&str, String)> = match signature {
+            None => Err(("bad_signature", "No X-Platform-Signature (or X-Hub-Signature-256) header: sign the body with HMAC-SHA256 and the source's secret.".into())),
             Some(sig) if !verify(&secret, body, sig) => {
-                fail(&mut d, "bad_signature", "The signature does not match the body: check the secret, and sign the exact bytes sent (sha256=<hex>).".into());
-                None
+                Err(("bad_signature", "The signature does not match the body: check the secret, and sign the exact bytes sent (sha256=<hex>).".into()))
             }
             Some(_) => match serde_json::from_slice::<Value>(body) {
-                Ok(v) if v.is_object() => Some(v),
-                Ok(_) => {
-                    fail(&mut d, "bad_payload", "The body must be a JSON object.".into());
-                    None
-                }
-                Err(e) => {
-                    fail(&mut d, "bad_payload", format!("The body is not JSON: {e}"));
-                    None
-                }
+                Ok(v) if v.is_object() => Ok(v),
+                Ok(_) => Err(("bad_payload", "The body must be a JSON object.".into())),
+                Err(e) => Err(("bad_payload", format!("The body is not JSON: {e}"))),
             },
         };
-        let Some(payload) = payload else {
-            self.store.webhook_delivery(&d, None).await.map_err(db)?;
-            return Err(if d.outcome == "bad_signature" { AppError::Forbidden(d.detail) } else { AppError::BadRequest(d.detail) });
+        let payload = match checked {
+            Ok(payload) => payload,
+            Err((outcome, detail)) => {
+                d.outcome = outcome.into();
+                d.detail = detail.clone();
+                self.store.webhook_delivery(&d, None).await.map_err(db)?;
+                return Err(if outcome == "bad_signature" { AppError::Forbidden(detail) } else { AppError::BadRequest(detail) });
+            }
         };
         let kind = format!("webhook.{source}");
         let e = EventRecord {
@@ -543,9 +542,7 @@ impl Services {
         d.outcome = "accepted".into();
         d.detail = format!("Event {kind} started {} run(s).", d.runs.len());
         if !self.store.webhook_delivery(&d, Some((&e, &runs))).await.map_err(db)? {
-            d.outcome = "duplicate".into();
-            d.detail = "This delivery id was accepted before; the replay was ignored.".into();
-            d.runs.clear();
+            d = d.into_duplicate();
         }
         Ok(d)
     }

@@ -362,17 +362,13 @@ mod tests {
         for _ in 0..100 {
             match plan(run, steps, now) {
                 Next::Execute(i) => {
-                    let mut s = steps[i].clone();
-                    start_attempt(run, &mut s, now);
-                    finish_attempt(run, &mut s, outcome(i, false).map(|_| json!({"i": i})), now, 0.0);
-                    steps[i] = s;
+                    start_attempt(run, &mut steps[i], now);
+                    finish_attempt(run, &mut steps[i], outcome(i, false).map(|_| json!({"i": i})), now, 0.0);
                 }
                 Next::Undo(i) => {
                     start_undo(&mut steps[i]);
                     let r = outcome(i, true);
-                    let mut s = steps[i].clone();
-                    finish_undo(run, &mut s, r, now, 0.0);
-                    steps[i] = s;
+                    finish_undo(run, &mut steps[i], r, now, 0.0);
                 }
                 other => return other,
             }
@@ -470,22 +466,16 @@ mod tests {
     fn approvals_wait_until_decided_or_rejected_at_the_deadline() {
         let (mut run, mut steps) = run_of(&[("a", "noop"), ("ok", "approval"), ("c", "noop")], "rollback");
         assert_eq!(plan(&mut run, &mut steps, T0), Next::Execute(0));
-        let mut s = steps[0].clone();
-        start_attempt(&mut run, &mut s, T0);
-        finish_attempt(&run, &mut s, Ok(json!({})), T0, 0.0);
-        steps[0] = s;
+        start_attempt(&mut run, &mut steps[0], T0);
+        finish_attempt(&run, &mut steps[0], Ok(json!({})), T0, 0.0);
         assert_eq!(plan(&mut run, &mut steps, T0), Next::Execute(1));
-        let mut s = steps[1].clone();
-        start_waiting(&mut run, &mut s, T9.into(), T0);
-        steps[1] = s;
+        start_waiting(&mut run, &mut steps[1], T9.into(), T0);
         assert_eq!(plan(&mut run, &mut steps, T1), Next::WaitUntil(T9.into()));
         assert_eq!(pending_approval(&steps), Some(1));
 
         // Approved: the run goes on.
         let (mut r2, mut s2) = (run.clone(), steps.clone());
-        let mut st = s2[1].clone();
-        decide(&mut r2, &mut st, true, "lead", "", T1);
-        s2[1] = st;
+        decide(&mut r2, &mut s2[1], true, "lead", "", T1);
         assert_eq!(drive(&mut r2, &mut s2, T1, |_, _| Ok(())), Next::Finished);
         assert_eq!(r2.status, RunStatus::Succeeded);
 
@@ -500,13 +490,9 @@ mod tests {
     fn cancelling_undoes_what_ran_and_skips_the_rest() {
         let (mut run, mut steps) = run_of(&[("a", "noop"), ("s", "sleep"), ("c", "noop")], "rollback");
         plan(&mut run, &mut steps, T0);
-        let mut s = steps[0].clone();
-        start_attempt(&mut run, &mut s, T0);
-        finish_attempt(&run, &mut s, Ok(json!({})), T0, 0.0);
-        steps[0] = s;
-        let mut s = steps[1].clone();
-        start_waiting(&mut run, &mut s, T9.into(), T0);
-        steps[1] = s;
+        start_attempt(&mut run, &mut steps[0], T0);
+        finish_attempt(&run, &mut steps[0], Ok(json!({})), T0, 0.0);
+        start_waiting(&mut run, &mut steps[1], T9.into(), T0);
         run.cancel_requested = true;
         assert_eq!(drive(&mut run, &mut steps, T1, |_, _| Ok(())), Next::Finished);
         assert_eq!(run.status, RunStatus::Cancelled);
@@ -518,9 +504,7 @@ mod tests {
     fn an_interrupted_attempt_is_tried_again_and_counts() {
         let (mut run, mut steps) = run_of(&[("a", "noop")], "rollback");
         plan(&mut run, &mut steps, T0);
-        start_attempt(&mut run, &mut steps[0].clone(), T0);
-        steps[0].status = StepStatus::Running;
-        steps[0].attempts = 1;
+        start_attempt(&mut run, &mut steps[0], T0);
         // The worker died; the next one finds the step running and tries it again.
         assert_eq!(plan(&mut run, &mut steps, T1), Next::Execute(0));
     }
@@ -529,9 +513,7 @@ mod tests {
     fn a_sleep_ends_by_itself() {
         let (mut run, mut steps) = run_of(&[("s", "sleep")], "rollback");
         plan(&mut run, &mut steps, T0);
-        let mut s = steps[0].clone();
-        start_waiting(&mut run, &mut s, T1.into(), T0);
-        steps[0] = s;
+        start_waiting(&mut run, &mut steps[0], T1.into(), T0);
         assert_eq!(plan(&mut run, &mut steps, T0), Next::WaitUntil(T1.into()));
         assert_eq!(plan(&mut run, &mut steps, T1), Next::Finished);
         assert_eq!(run.status, RunStatus::Succeeded);

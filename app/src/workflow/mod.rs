@@ -496,6 +496,18 @@ pub struct WebhookDelivery {
     pub runs: Vec<String>,
 }
 
+impl WebhookDelivery {
+    /// The same delivery recorded as a replay of one accepted before (it starts nothing).
+    pub fn into_duplicate(self) -> WebhookDelivery {
+        WebhookDelivery {
+            outcome: "duplicate".into(),
+            detail: "This delivery id was accepted before; the replay was ignored.".into(),
+            runs: Vec::new(),
+            ..self
+        }
+    }
+}
+
 /// Values whose names look secret (and inputs declared `secret`) are shown as this.
 pub const MASK: &str = "••••";
 

@@ -176,6 +176,24 @@ macro_rules! workflow_store {
                 Ok(())
             }
 
+            async fn wf_insert_delivery(tx: &mut sqlx::Transaction<'static, $Db>, d: &WebhookDelivery) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (id, source, delivery_id, received_at, outcome, detail, runs) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&d.id)
+                .bind(&d.source)
+                .bind(&d.delivery_id)
+                .bind(&d.received_at)
+                .bind(&d.outcome)
+                .bind(&d.detail)
+                .bind(text(&d.runs))
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?;
+                Ok(())
+            }
+
             /// Inserts an event unless its dedup key was seen; then the runs it starts.
             async fn wf_insert_event(tx: &mut sqlx::Transaction<'static, $Db>, e: &EventRecord, runs: &[NewRun]) -> StoreResult<bool> {
                 let ids: Vec<&str> = runs.iter().map(|(r, _)| r.id.as_str()).collect();
@@ -597,36 +615,14 @@ macro_rules! workflow_store {
             }
 
             async fn webhook_delivery(&self, d: &WebhookDelivery, event: Option<(&EventRecord, &[NewRun])>) -> StoreResult<bool> {
-                let insert = "INSERT INTO webhook_deliveries (id, source, delivery_id, received_at, outcome, detail, runs) \
-                              VALUES ($1, $2, $3, $4, $5, $6, $7)";
                 let (_g, mut tx) = self.writer().await?;
-                let first = sqlx::query(insert)
-                    .bind(&d.id)
-                    .bind(&d.source)
-                    .bind(&d.delivery_id)
-                    .bind(&d.received_at)
-                    .bind(&d.outcome)
-                    .bind(&d.detail)
-                    .bind(text(&d.runs))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err);
-                match first {
-                    Ok(_) => {}
+                match Self::wf_insert_delivery(&mut tx, d).await {
+                    Ok(()) => {}
+                    // An accepted delivery with this id exists: record the replay instead.
                     Err(StoreError::Conflict(_)) => {
                         tx.rollback().await.map_err(err)?;
                         let mut tx = self.pool.begin().await.map_err(err)?;
-                        sqlx::query(insert)
-                            .bind(&d.id)
-                            .bind(&d.source)
-                            .bind(&d.delivery_id)
-                            .bind(&d.received_at)
-                            .bind("duplicate")
-                            .bind("This delivery id was accepted before; the replay was ignored.")
-                            .bind("[]")
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(err)?;
+                        Self::wf_insert_delivery(&mut tx, &d.clone().into_duplicate()).await?;
                         tx.commit().await.map_err(err)?;
                         return Ok(false);
                     }

@@ -59,6 +59,7 @@ pub fn config(url: &str) -> Config {
         seed_demo: true,
         public_url: None,
         max_body_bytes: 64 * 1024,
+        workflow_lease: app::core::engine::DEFAULT_LEASE,
         json_logs: false,
         leptos: LeptosOptions::builder().output_name("platform").build(),
     }
