@@ -454,7 +454,7 @@ pub struct SearchResults {
     pub query: String,
     /// Matches in the whole catalog (of the chosen kind); with `more`, at least this many.
     pub total: i64,
-    /// There are more matches than were counted (5,000).
+    /// There are more matches than were counted (1,000).
     pub more: bool,
     /// How many of them can be paged through (the best 200).
     pub ranked: i64,

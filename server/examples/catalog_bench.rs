@@ -425,6 +425,9 @@ async fn run(args: Args) -> Result<(), String> {
         (last_page / 2).max(1)
     );
 
+    // Part of a real name (its first six characters), as someone types it.
+    let search_words: Arc<Vec<String>> =
+        Arc::new(sample_refs.iter().map(|r| r.rsplit('/').next().unwrap_or(r).chars().take(6).collect()).collect());
     let mut all = Vec::new();
     {
         let (s, c, q) = (services.clone(), caller.clone(), first_page.clone());
@@ -470,12 +473,9 @@ async fn run(args: Args) -> Result<(), String> {
         );
     }
     {
-        // Part of a real name (its first six characters), as someone types it; logged like a
-        // search from the search page.
+        // Logged like a search from the search page.
         let (s, c) = (services.clone(), caller.clone());
-        let words: Arc<Vec<String>> = Arc::new(
-            sample_refs.iter().map(|r| r.rsplit('/').next().unwrap_or(r).chars().take(6).collect()).collect(),
-        );
+        let words = search_words.clone();
         let mut pick = Rng(0x5ea7_c4ed_0042_0002);
         let order: Vec<usize> = (0..args.requests + 5).map(|_| pick.below(words.len())).collect();
         all.push(
@@ -540,6 +540,37 @@ async fn run(args: Args) -> Result<(), String> {
                 }
             }
             breakdown.push((format!("{label}: facet {facet:?}"), time(&mut d)));
+        }
+    }
+    // ---- where one search goes: each store query alone, and the search not logged ----
+    {
+        use app::core::store::SearchSpec;
+        let mut times: [Vec<Duration>; 4] = Default::default();
+        for (i, w) in search_words.iter().take(200).enumerate() {
+            let spec = SearchSpec { terms: vec![w.clone()], fuzzy: false, kind: None, limit: 200 };
+            let t = Instant::now();
+            let _ = store.search_by_name(w, None, 20).await;
+            times[0].push(t.elapsed());
+            let t = Instant::now();
+            let _ = store.search(&spec).await;
+            times[1].push(t.elapsed());
+            let t = Instant::now();
+            let _ = store.search_counts(&spec).await;
+            times[2].push(t.elapsed());
+            let t = Instant::now();
+            let q = SearchQuery { q: w.clone(), ..Default::default() };
+            let _ = services.search(&caller, &q, Origin::Unlogged).await;
+            times[3].push(t.elapsed());
+            if i > 0 && t.elapsed() > budget / 20 {
+                break;
+            }
+        }
+        for (label, mut d) in ["search: names by prefix (20)", "search: substring matches (200)", "search: counts per kind", "search: whole search, not logged"]
+            .into_iter()
+            .zip(times)
+        {
+            d.sort_unstable();
+            breakdown.push((label.to_string(), ms(pct(&d, 50.0))));
         }
     }
 

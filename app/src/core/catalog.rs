@@ -25,20 +25,24 @@ use super::service::db;
 #[derive(Default)]
 pub struct CountCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (i64, i64, Option<Facets>)>>,
-    /// When this process last refreshed the planner's statistics after a large import.
-    analyzed_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Entities this process wrote by large imports: (in all, in all when statistics were last
+    /// refreshed).
+    imported: std::sync::Mutex<(usize, usize)>,
     /// Held while counting: requests that miss the cache together count once, not each (on
     /// 2 cores, 16 simultaneous counts of 250,000 rows would each take 16 times as long).
     counting: tokio::sync::Mutex<()>,
 }
 
 impl CountCache {
-    /// Whether statistics may be refreshed now (at most every 30 seconds), noting it if so.
-    fn analyze_due(&self) -> bool {
-        let mut at = self.analyzed_at.lock().unwrap_or_else(|e| e.into_inner());
-        let due = at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30));
+    /// Counts `written` entities of a large import; whether the planner's statistics are due
+    /// now: whenever the entities imported have doubled since they were last refreshed (a bulk
+    /// load refreshes them at 1k, 2k, 4k, … written, so the plans never lag far behind).
+    fn analyze_due(&self, written: usize) -> bool {
+        let mut imported = self.imported.lock().unwrap_or_else(|e| e.into_inner());
+        imported.0 += written;
+        let due = imported.0 >= 2 * imported.1;
         if due {
-            *at = Some(std::time::Instant::now());
+            imported.1 = imported.0;
         }
         due
     }
@@ -239,7 +243,7 @@ impl Services {
         // After a large import the planner's statistics are stale (PostgreSQL would otherwise
         // pick scans over the ordering index until autovacuum gets to it).
         let written = outcomes.iter().filter(|o| o.outcome == "created" || o.outcome == "updated").count();
-        if written >= 1000 && self.counts.analyze_due() {
+        if written >= 1000 && self.counts.analyze_due(written) {
             if let Err(e) = self.store.catalog_analyze().await {
                 tracing::warn!(error = %e, "refreshing planner statistics failed");
             }

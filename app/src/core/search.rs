@@ -27,6 +27,58 @@ pub enum Origin {
     Unlogged,
 }
 
+/// Writes logged searches in the background, so that a search does not wait for a write (on
+/// SQLite, for the one writer). Entries are written in order; [`SearchLog::flush`] waits until
+/// everything queued before it is stored (reading the log flushes first). What is queued when the
+/// process dies is lost: a few milliseconds of analytics, never catalog data.
+#[derive(Default)]
+pub struct SearchLog {
+    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<LogMessage>>,
+}
+
+enum LogMessage {
+    Entry(SearchLogRecord),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+impl SearchLog {
+    /// The queue, and the task that empties it (started on first use, ended when the services
+    /// are dropped).
+    fn queue(&self, store: &std::sync::Arc<dyn Store>) -> &tokio::sync::mpsc::UnboundedSender<LogMessage> {
+        self.queue.get_or_init(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let store = store.clone();
+            tokio::spawn(async move {
+                while let Some(message) = rx.recv().await {
+                    match message {
+                        LogMessage::Entry(entry) => {
+                            if let Err(e) = store.search_log(&entry).await {
+                                tracing::warn!(error = %e, "a search was not logged");
+                            }
+                        }
+                        LogMessage::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            });
+            tx
+        })
+    }
+
+    pub fn record(&self, store: &std::sync::Arc<dyn Store>, entry: SearchLogRecord) {
+        let _ = self.queue(store).send(LogMessage::Entry(entry));
+    }
+
+    /// Waits until every entry recorded before this call is stored.
+    pub async fn flush(&self, store: &std::sync::Arc<dyn Store>) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.queue(store).send(LogMessage::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
 impl Services {
     pub async fn search(&self, caller: &Caller, q: &SearchQuery, origin: Origin) -> Result<SearchResults, AppError> {
         let started = Instant::now();
@@ -50,22 +102,24 @@ impl Services {
         let kind = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
         let long: Vec<String> = terms.iter().filter(|t| t.chars().count() >= MIN_TERM).cloned().collect();
 
-        // Names starting with the query, then substring matches, then (when those are few)
-        // alike ones; the kinds counted the same way.
-        let mut candidates = self.store.search_by_name(&terms.join("-"), kind, 20).await.map_err(db)?;
+        // Names starting with the query, substring matches and the kinds counted, at once (on
+        // separate connections); then, when those are few, alike ones.
         let exact = SearchSpec { terms: long.clone(), fuzzy: false, kind: kind.map(str::to_string), limit: RANKED };
-        candidates.extend(self.store.search(&exact).await.map_err(db)?);
+        let want_counts = long.len() == terms.len() && !long.is_empty();
+        let prefix = terms.join("-");
+        let (mut candidates, found, mut counts) = tokio::try_join!(
+            self.store.search_by_name(&prefix, kind, 20),
+            self.store.search(&exact),
+            async { if want_counts { self.store.search_counts(&exact).await } else { Ok(Vec::new()) } },
+        )
+        .map_err(db)?;
+        candidates.extend(found);
         // Short terms cannot be looked up by trigram; they still have to appear. (Without them,
         // every candidate already contains every term: names by prefix, the rest by the index.)
         if long.len() < terms.len() {
             candidates.retain(|d| logic::tier(&terms, &d.name, &d.title, &format!("{} {}", d.summary, d.body)) < 4);
         }
         let mut fuzzy = false;
-        let mut counts = if long.len() == terms.len() && !long.is_empty() {
-            self.store.search_counts(&exact).await.map_err(db)?
-        } else {
-            Vec::new()
-        };
         if candidates.len() < FUZZY_BELOW && !long.is_empty() {
             let alike = SearchSpec { fuzzy: true, ..exact.clone() };
             let found: Vec<SearchDoc> =
@@ -135,7 +189,7 @@ impl Services {
                     took_us: took.as_micros() as i64,
                     ..Default::default()
                 };
-                self.store.search_log(&entry).await.map_err(db)?;
+                self.search_log.record(&self.store, entry);
                 Some(id)
             }
             Origin::Unlogged => None,
@@ -158,6 +212,7 @@ impl Services {
     /// Records that a result of a logged search was opened (the first opening counts).
     pub async fn search_opened(&self, caller: &Caller, query_id: &str, key: &str, rank: i64) -> Result<(), AppError> {
         let p = caller.require()?;
+        self.search_log.flush(&self.store).await;
         let Some(entry) = self.store.search_log_get(query_id).await.map_err(db)? else {
             return Ok(()); // an unknown or expired search: nothing to record
         };
@@ -197,6 +252,7 @@ impl Services {
         let days = days.clamp(1, 90);
         let today = chrono::Utc::now().date_naive();
         let first = (today - chrono::Duration::days(days - 1)).and_time(chrono::NaiveTime::MIN).and_utc();
+        self.search_log.flush(&self.store).await;
         let logs = self.store.search_logs_since(&timestamp(first)).await.map_err(db)?;
         Ok(analytics(days, &logs, today))
     }

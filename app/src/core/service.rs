@@ -37,6 +37,8 @@ pub struct Services {
     pub counts: Arc<super::catalog::CountCache>,
     /// This replica's workflow engine: its lease name and step types.
     pub engine: Arc<super::engine::Engine>,
+    /// Logged searches, written in the background.
+    pub search_log: Arc<super::search::SearchLog>,
 }
 
 /// A signed-in user, as found from a session cookie or an API token.
@@ -238,7 +240,7 @@ fn user_audit(u: &UserRecord) -> UserAudit<'_> {
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, config: AuthConfig) -> Self {
-        Services { store, config: Arc::new(config), counts: Arc::default(), engine: Arc::default() }
+        Services { store, config: Arc::new(config), counts: Arc::default(), engine: Arc::default(), search_log: Arc::default() }
     }
 
     /// Allows, or records the refusal in the audit trail and answers 403 with the reason.

@@ -218,7 +218,7 @@ pub struct SearchSpec {
 }
 
 /// Searches count at most this many matches (beyond it, "more than").
-pub const SEARCH_COUNT_CAP: i64 = 5_000;
+pub const SEARCH_COUNT_CAP: i64 = 1_000;
 
 /// A markdown document: a standalone guide (`entity_ref` None) or one of an entity's docs.
 #[derive(Clone, Debug, Default, PartialEq)]

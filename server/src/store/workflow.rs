@@ -621,7 +621,7 @@ macro_rules! workflow_store {
                     // An accepted delivery with this id exists: record the replay instead.
                     Err(StoreError::Conflict(_)) => {
                         tx.rollback().await.map_err(err)?;
-                        let mut tx = self.pool.begin().await.map_err(err)?;
+                        let mut tx = self.writes.begin().await.map_err(err)?;
                         Self::wf_insert_delivery(&mut tx, &d.clone().into_duplicate()).await?;
                         tx.commit().await.map_err(err)?;
                         return Ok(false);
