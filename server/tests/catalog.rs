@@ -128,6 +128,10 @@ async fn apply_list_relate_delete_and_export() {
         assert_eq!(app.call("DELETE", &format!("{path}?version={version}"), &viewer, None).await.status, StatusCode::FORBIDDEN);
         assert_eq!(app.call("DELETE", &format!("{path}?version={}", version - 1), &lead, None).await.status, StatusCode::CONFLICT);
         assert_eq!(app.call("DELETE", &format!("{path}?version={version}"), &lead, None).await.status, StatusCode::NO_CONTENT);
+        // What the deleted entity declared is gone from the other end too; the API's own stay.
+        let api = app.call("GET", "/api/v1/catalog/entities/api/default/payments-rest", &viewer, None).await;
+        let rels: Vec<&str> = api.json["relations"].as_array().unwrap().iter().map(|r| r["relation"].as_str().unwrap()).collect();
+        assert!(!rels.contains(&"apiProvidedBy") && rels.contains(&"ownedBy"), "[{}] {rels:?}", app.db);
         assert_eq!(app.call("GET", path, &viewer, None).await.status, StatusCode::NOT_FOUND);
         let api = app.call("GET", "/api/v1/catalog/entities/api/default/payments-rest", &viewer, None).await;
         assert!(!api.text.contains("apiProvidedBy"), "relations declared by a deleted entity go with it");
