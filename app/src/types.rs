@@ -348,6 +348,8 @@ pub struct CatalogQuery {
     pub page: Option<i64>,
     /// Entities per page, 1 to 500 (default 50).
     pub page_size: Option<i64>,
+    /// `kind` (kind, then name; the default), `name` (A to Z) or `updated` (newest first).
+    pub sort: Option<String>,
 }
 
 /// One value of a facet and how many entities have it under the other filters.

@@ -75,6 +75,25 @@ for (const vp of VIEWPORTS) {
         await screenshot(page, `catalog-list-${vp.name}`);
       });
     });
+
+    test('the list sorts by name or by last change, and the order is in the URL with the filter', async () => {
+      await withPage(browser(), vp, async (page) => {
+        await login(page, 'viewer');
+        await visit(page, '/catalog?kind=Component');
+        const sort = page.getByRole('navigation', { name: 'Sort' });
+        assert.equal(await sort.getByRole('link', { name: 'Kind' }).getAttribute('aria-current'), 'true');
+        await sort.getByRole('link', { name: 'Name' }).click();
+        await page.waitForURL((u) => u.searchParams.get('sort') === 'name' && u.searchParams.get('kind') === 'Component');
+        await page.waitForFunction(() => document.querySelector('nav[aria-label="Sort"] a[aria-current="true"]')?.textContent === 'Name');
+        const names = (await page.locator('tbody tr td:first-child > a').evaluateAll((as) => as.map((a) => decodeURIComponent(a.getAttribute('href').split('/').pop()))));
+        assert.ok(names.length > 1, 'components are listed');
+        assert.deepEqual(names, [...names].sort(), 'A to Z by name');
+        await sort.getByRole('link', { name: 'Recently updated' }).click();
+        await page.waitForURL((u) => u.searchParams.get('sort') === 'updated' && u.searchParams.get('kind') === 'Component');
+        await waitForText(page, 'nav[aria-label="Sort"] a[aria-current="true"]', 'Recently updated');
+        await screenshot(page, `catalog-sorted-${vp.name}`);
+      });
+    });
   });
 }
 

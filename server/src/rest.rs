@@ -305,7 +305,8 @@ async fn export_audit(State(s): State<Services>, Authed(c): Authed) -> Response 
 #[utoipa::path(get, path = "/api/v1/catalog/entities", tag = "catalog", params(
         ("kind" = Option<String>, Query), ("type" = Option<String>, Query), ("owner" = Option<String>, Query, description = "e.g. group:default/payments"),
         ("lifecycle" = Option<String>, Query), ("tag" = Option<String>, Query), ("system" = Option<String>, Query), ("namespace" = Option<String>, Query),
-        ("page" = Option<i64>, Query, description = "from 1"), ("page_size" = Option<i64>, Query, description = "1 to 500, default 50")),
+        ("page" = Option<i64>, Query, description = "from 1"), ("page_size" = Option<i64>, Query, description = "1 to 500, default 50"),
+        ("sort" = Option<String>, Query, description = "kind (default: kind, then name), name (A to Z) or updated (newest first)")),
     responses((status = 200, body = CatalogPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn catalog_list(State(s): State<Services>, Authed(c): Authed, q: Result<Query<CatalogQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<CatalogPage> {
     match q {

@@ -1010,7 +1010,14 @@ macro_rules! sql_store {
                         None => StoreError::NotFound,
                     });
                 }
-                sqlx::query("DELETE FROM search_documents WHERE entity_ref = $1").bind(entity_ref).execute(&mut *tx).await.map_err(err)?;
+                // Its tags and relations have no foreign key (for ingest speed): they go here.
+                for sql in [
+                    "DELETE FROM search_documents WHERE entity_ref = $1",
+                    "DELETE FROM catalog_tags WHERE entity_ref = $1",
+                    "DELETE FROM catalog_relations WHERE origin_ref = $1",
+                ] {
+                    sqlx::query(sql).bind(entity_ref).execute(&mut *tx).await.map_err(err)?;
+                }
                 sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 Self::append(&mut tx, audit).await?;
                 tx.commit().await.map_err(err)
@@ -1020,12 +1027,16 @@ macro_rules! sql_store {
                 let (clause, binds) = catalog_where(f, None);
                 let columns = CATALOG_COLUMNS.replace("body, ", "").replace(", ", ", e.");
                 let n = binds.len();
+                let order = match f.sort {
+                    CatalogSort::Kind => "e.kind, e.name, e.namespace",
+                    CatalogSort::Name => "e.name, e.namespace, e.entity_ref",
+                    CatalogSort::Updated => "e.updated_at DESC, e.entity_ref DESC",
+                };
                 // The page is chosen from the ordering index alone, then its rows are read: a deep
                 // page skips index entries, not table rows.
                 let sql = format!(
                     "SELECT e.{columns} FROM catalog_entities e JOIN (SELECT e.entity_ref FROM catalog_entities e{clause} \
-                     ORDER BY e.kind, e.name, e.namespace LIMIT ${} OFFSET ${}) p ON p.entity_ref = e.entity_ref \
-                     ORDER BY e.kind, e.name, e.namespace",
+                     ORDER BY {order} LIMIT ${} OFFSET ${}) p ON p.entity_ref = e.entity_ref ORDER BY {order}",
                     n + 1,
                     n + 2
                 );

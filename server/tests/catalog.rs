@@ -110,6 +110,24 @@ async fn apply_list_relate_delete_and_export() {
         let bad_page = app.call("GET", "/api/v1/catalog/entities?page=0&page_size=9999", &viewer, None).await;
         assert_eq!(bad_page.status, StatusCode::UNPROCESSABLE_ENTITY);
 
+        // Sorted by kind (the default), by name, or newest change first; an unknown order is refused.
+        let order = |sort: &'static str| {
+            let app = &app;
+            let viewer = &viewer;
+            async move {
+                let list = app.call("GET", &format!("/api/v1/catalog/entities?sort={sort}"), viewer, None).await;
+                assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+                let names: Vec<String> = list.json["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect();
+                names.into_iter().filter(|n| n.starts_with("payments-")).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(order("kind").await, ["payments-rest", "payments-api"], "[{}] API before Component", app.db);
+        assert_eq!(order("name").await, ["payments-api", "payments-rest"], "[{}]", app.db);
+        assert_eq!(order("updated").await, ["payments-api", "payments-rest"], "[{}] the one changed last first", app.db);
+        let bad_sort = app.call("GET", "/api/v1/catalog/entities?sort=size", &viewer, None).await;
+        assert_eq!(bad_sort.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad_sort.text.contains("Sort by kind, name or updated"), "{}", bad_sort.text);
+
         // Export applies back to an empty catalog as the same entities.
         let export = app.call("GET", "/api/v1/catalog/export?owner=group:default/payments", &viewer, None).await;
         assert_eq!(export.status, StatusCode::OK);
@@ -132,6 +150,9 @@ async fn apply_list_relate_delete_and_export() {
         let api = app.call("GET", "/api/v1/catalog/entities/api/default/payments-rest", &viewer, None).await;
         let rels: Vec<&str> = api.json["relations"].as_array().unwrap().iter().map(|r| r["relation"].as_str().unwrap()).collect();
         assert!(!rels.contains(&"apiProvidedBy") && rels.contains(&"ownedBy"), "[{}] {rels:?}", app.db);
+        // Its tags are gone from the counts (only it had them).
+        let all = app.call("GET", "/api/v1/catalog/entities", &viewer, None).await;
+        assert!(!all.json["facets"]["tag"].as_array().unwrap().iter().any(|t| t["value"] == "rust"), "[{}] {}", app.db, all.json["facets"]["tag"]);
         assert_eq!(app.call("GET", path, &viewer, None).await.status, StatusCode::NOT_FOUND);
         let api = app.call("GET", "/api/v1/catalog/entities/api/default/payments-rest", &viewer, None).await;
         assert!(!api.text.contains("apiProvidedBy"), "relations declared by a deleted entity go with it");

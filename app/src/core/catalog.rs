@@ -166,6 +166,13 @@ fn filter_of(q: &CatalogQuery) -> Result<CatalogFilter, AppError> {
     if !(1..=500).contains(&page_size) {
         problems.insert("page_size".into(), vec!["Choose between 1 and 500 entities per page.".into()]);
     }
+    let sort = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => CatalogSort::Kind,
+        Some(s) => CatalogSort::CHOICES.iter().find(|(name, _)| *name == s).map(|(_, v)| *v).unwrap_or_else(|| {
+            problems.insert("sort".into(), vec!["Sort by kind, name or updated.".into()]);
+            CatalogSort::Kind
+        }),
+    };
     if !problems.is_empty() {
         return Err(AppError::Validation(problems));
     }
@@ -179,6 +186,7 @@ fn filter_of(q: &CatalogQuery) -> Result<CatalogFilter, AppError> {
         tag: clean(&q.tag),
         system_ref: lower(&q.system),
         namespace: lower(&q.namespace),
+        sort,
         offset: (page - 1).saturating_mul(page_size),
         limit: page_size,
     })

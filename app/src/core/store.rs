@@ -146,8 +146,26 @@ pub struct CatalogFilter {
     pub tag: Option<String>,
     pub system_ref: Option<String>,
     pub namespace: Option<String>,
+    pub sort: CatalogSort,
     pub offset: i64,
     pub limit: i64,
+}
+
+/// The order of a catalog list; each is served by an index, so deep pages stay cheap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CatalogSort {
+    /// Kind, then name and namespace.
+    #[default]
+    Kind,
+    /// Name, then namespace and kind.
+    Name,
+    /// Last changed first.
+    Updated,
+}
+
+impl CatalogSort {
+    pub const CHOICES: [(&'static str, CatalogSort); 3] =
+        [("kind", CatalogSort::Kind), ("name", CatalogSort::Name), ("updated", CatalogSort::Updated)];
 }
 
 /// The columns the catalog list counts values of.

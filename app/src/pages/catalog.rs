@@ -28,6 +28,7 @@ fn query_string(q: &CatalogQuery) -> String {
         ("tag", &q.tag),
         ("system", &q.system),
         ("namespace", &q.namespace),
+        ("sort", &q.sort),
     ];
     let mut parts: Vec<String> = pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
     if let Some(p) = q.page.filter(|p| *p > 1) {
@@ -47,6 +48,7 @@ fn query_from_url(get: impl Fn(&str) -> Option<String>) -> CatalogQuery {
         namespace: get("namespace"),
         page: get("page").and_then(|p| p.parse().ok()),
         page_size: Some(25),
+        sort: get("sort"),
     }
 }
 
@@ -187,6 +189,18 @@ fn CatalogResults(q: CatalogQuery, p: CatalogPage) -> impl IntoView {
                         <a href="/catalog">"Clear filters"</a>
                     })}
                 </p>
+                <nav class="sort" aria-label="Sort">
+                    <span class="muted">"Sort by"</span>
+                    {[("kind", "Kind"), ("name", "Name"), ("updated", "Recently updated")]
+                        .into_iter()
+                        .map(|(key, label)| {
+                            let current = q.sort.as_deref().unwrap_or("kind") == key;
+                            let sorted = CatalogQuery { sort: (key != "kind").then(|| key.to_string()), page: None, ..q.clone() };
+                            let href = format!("/catalog{}", query_string(&sorted));
+                            view! { <a href=href class:active=current aria-current=current.then_some("true")>{label}</a> }
+                        })
+                        .collect_view()}
+                </nav>
                 {(p.total == 0).then(|| view! {
                     <p>"Nothing here yet. "<a href="/catalog/import">"Import catalog-info.yaml files"</a>" or clear the filters."</p>
                 })}

@@ -1,12 +1,14 @@
 -- Leaner catalog writes (issue 4's ingest figures):
 -- * a relation is stored once, in the direction its entity declared it; the reverse direction
 --   (ownerOf for ownedBy, …) is derived when read, through the index on the target;
--- * relations and tags are clustered by their key (WITHOUT ROWID: one b-tree, not two);
+-- * relations and tags are clustered by their key (WITHOUT ROWID: one b-tree, not two), and
+--   carry no foreign key (a lookup per row): deleting an entity deletes them in the same
+--   transaction (catalog_delete);
 -- * one narrow index holds every filter column, so counts and facet counts read it instead of
 --   the wide entity rows; the lifecycle and type indexes it replaces are gone.
 
 CREATE TABLE catalog_relations_new (
-    origin_ref TEXT NOT NULL REFERENCES catalog_entities(entity_ref) ON DELETE CASCADE,
+    origin_ref TEXT NOT NULL,      -- the entity that declared it
     relation   TEXT NOT NULL,      -- as declared by origin_ref (dependsOn, ownedBy, …)
     target_ref TEXT NOT NULL,
     PRIMARY KEY (origin_ref, relation, target_ref)
@@ -18,7 +20,7 @@ ALTER TABLE catalog_relations_new RENAME TO catalog_relations;
 CREATE INDEX catalog_relations_by_target ON catalog_relations(target_ref);
 
 CREATE TABLE catalog_tags_new (
-    entity_ref TEXT NOT NULL REFERENCES catalog_entities(entity_ref) ON DELETE CASCADE,
+    entity_ref TEXT NOT NULL,
     tag        TEXT NOT NULL,
     PRIMARY KEY (entity_ref, tag)
 ) WITHOUT ROWID;
