@@ -30,6 +30,7 @@ pub enum ConnectError {
 /// runs the embedded migrations of its dialect.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
     if url.starts_with("sqlite:") {
+        sqlite_without_memory_statistics();
         let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
             .map_err(|e| ConnectError::Invalid(e.to_string()))?
             .create_if_missing(true)
@@ -86,6 +87,22 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
         let shown: String = url.chars().take(30).collect();
         Err(ConnectError::Scheme(shown))
     }
+}
+
+/// SQLite keeps memory statistics under one process-wide mutex, taken on every allocation, so
+/// connections working at once (a search's three queries, readers during an import) queue on it.
+/// Nothing here reads those statistics: they are switched off, once, before SQLite starts (if it
+/// has started already, the call is refused and nothing changes).
+fn sqlite_without_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config with SQLITE_CONFIG_MEMSTATUS takes one int; SQLite refuses it
+        // (SQLITE_MISUSE) once initialised instead of changing anything under running connections.
+        let rc = unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(rc, "SQLite memory statistics stay on (SQLite had started already)");
+        }
+    });
 }
 
 /// Copies what the write-ahead log gained into the database file, every 200 ms, without waiting
