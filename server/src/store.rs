@@ -39,7 +39,8 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let file = opts.get_filename().to_path_buf();
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty() && file.as_os_str() != ":memory:") {
+        let in_memory = file.as_os_str() == ":memory:" || url.contains("mode=memory");
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty() && !in_memory) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ConnectError::Unreachable(format!("cannot create folder {}: {e}", dir.display())))?;
         }
@@ -49,7 +50,8 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
-        if file.as_os_str() == ":memory:" || url.contains("mode=memory") {
+        if in_memory {
+            // One database per connection pool here: the writes must use the same pool.
             return Ok(Arc::new(SqliteStore::new(pool.clone(), pool)));
         }
         // SQLite has one writer at a time, so transactions that write share one connection with
@@ -919,14 +921,8 @@ macro_rules! sql_store {
                     own.sort();
                     own.dedup();
                     tags.extend(own.into_iter().map(|t| (w.rec.entity_ref.as_str(), t)));
-                    // Only the declared direction is stored (the reverse is derived when read).
                     let mut seen = std::collections::HashSet::new();
-                    relations.extend(
-                        w.relations
-                            .iter()
-                            .filter(|r| r.source_ref == w.rec.entity_ref && seen.insert((&r.relation, &r.target_ref)))
-                            .map(|r| (w.rec.entity_ref.as_str(), r)),
-                    );
+                    relations.extend(w.relations.iter().filter(|r| seen.insert(*r)).map(|r| (w.rec.entity_ref.as_str(), r)));
                 }
                 for chunk in tags.chunks(100) {
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO catalog_tags (entity_ref, tag) VALUES {}", rows_of(chunk.len(), 2))));

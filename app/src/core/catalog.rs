@@ -98,6 +98,17 @@ pub fn entity_search_doc(entity: &Entity, rec: &CatalogRecord) -> SearchDoc {
     }
 }
 
+/// The relations an entity declares, in their declared direction (the store keeps only these; the
+/// reverse direction is derived when read).
+fn declared_relations(entity: &Entity) -> Vec<RelationRow> {
+    let me = entity.entity_ref();
+    derive_relations(entity)
+        .into_iter()
+        .filter(|r| r.source == me)
+        .map(|r| RelationRow { relation: r.relation.as_str().into(), target_ref: r.target.key() })
+        .collect()
+}
+
 fn one_error(path: &str, message: impl Into<String>) -> FieldErrors {
     let mut errors = FieldErrors::new();
     errors.insert(if path.is_empty() { "document".into() } else { path.into() }, vec![message.into()]);
@@ -365,16 +376,12 @@ impl Services {
                 rec.version = old.version + 1;
                 rec.created_at = old.created_at.clone();
             }
-            let relations: Vec<RelationRow> = derive_relations(entity)
-                .into_iter()
-                .map(|r| RelationRow { source_ref: r.source.key(), relation: r.relation.as_str().into(), target_ref: r.target.key() })
-                .collect();
+            let relations = declared_relations(entity);
             let audit = audit
                 .before(&existing.map(|e| serde_json::json!({"version": e.version, "etag": e.etag})))
                 .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": source}));
             outcome.outcome = if existing.is_some() { "updated" } else { "created" }.into();
-            let mut targets: Vec<String> =
-                relations.iter().filter(|r| r.source_ref == entity_ref).map(|r| r.target_ref.clone()).collect();
+            let mut targets: Vec<String> = relations.iter().map(|r| r.target_ref.clone()).collect();
             targets.sort();
             targets.dedup();
             outcome.warnings = targets;
@@ -613,10 +620,7 @@ impl Services {
         rec.version = version + 1;
         let stamps = self.store.catalog_stamps(std::slice::from_ref(&key)).await.map_err(db)?;
         rec.created_at = stamps.first().map(|s| s.created_at.clone()).unwrap_or_else(now);
-        let relations: Vec<RelationRow> = derive_relations(&entity)
-            .into_iter()
-            .map(|r| RelationRow { source_ref: r.source.key(), relation: r.relation.as_str().into(), target_ref: r.target.key() })
-            .collect();
+        let relations = declared_relations(&entity);
         let audit = audit
             .before(&serde_json::json!({"version": version, "descriptor": current.descriptor}))
             .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": "ui"}));

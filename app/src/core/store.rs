@@ -119,10 +119,10 @@ pub struct CatalogRecord {
     pub updated_at: String,
 }
 
-/// `source_ref relation target_ref`, with lower-case references.
+/// A relation as its entity declared it (`relation target_ref`, the reference lower-case); the
+/// other end's view is derived when read.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RelationRow {
-    pub source_ref: String,
     pub relation: String,
     pub target_ref: String,
 }
