@@ -59,9 +59,11 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
         // OS) and leave checkpoints (copying the write-ahead log into the database file, with an
         // fsync) to a background task on another connection: on two cores, writing goes on
         // meanwhile. The connection's own automatic checkpoint stays as a backstop at 32 MiB.
+        // A bulk statement's statement journal (what undoes it alone) stays in memory instead of
+        // a temporary file.
         let writes = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.pragma("cache_size", "-32768").pragma("wal_autocheckpoint", "8192"))
+            .connect_with(opts.pragma("cache_size", "-32768").pragma("wal_autocheckpoint", "8192").pragma("temp_store", "memory"))
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         checkpoints(pool.clone());
@@ -169,16 +171,35 @@ fn catalog_where(f: &CatalogFilter, skip: Option<Facet>) -> (String, Vec<String>
     (sql, binds)
 }
 
-/// `$start, $start+1, …` (`n` placeholders). Multi-row statements keep to about 200
-/// placeholders: SQLite looks each one up by name in a list, so binding costs grow with the
-/// square of their number (a quarter of all ingest time at 2,000 placeholders).
+/// `$start, $start+1, …` (`n` placeholders). Lists keep to about 500 placeholders: SQLite looks
+/// each one up by name in a list, so binding costs grow with the square of their number (bulk
+/// writes bind one JSON text instead, [`json_rows`]).
 fn marks(start: usize, n: usize) -> String {
     (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// `($1, $2), ($3, $4), …`: `rows` rows of `cols` placeholders for a multi-row insert.
-fn rows_of(rows: usize, cols: usize) -> String {
-    (0..rows).map(|r| format!("({})", marks(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
+/// The rows of a JSON array of arrays bound as `$1`, each row as `value` (`value->>0` is its
+/// first cell, as text or NULL). A bulk write binds its rows as one JSON text this way: one
+/// statement per table and batch, instead of multi-row statements of at most ~200 placeholders.
+/// On SQLite that is also one statement journal, and one flush of the full-text index instead
+/// of one per statement (FTS5 flushes at every statement, leaving small segments to merge).
+fn json_rows(sqlite: bool) -> &'static str {
+    if sqlite { "json_each($1)" } else { "jsonb_array_elements($1::jsonb) AS j(value)" }
+}
+
+/// `value->>0, value->>1, …` for the columns of a [`json_rows`] select, cast where a column
+/// is not text (`n` for BIGINT, `b` for BOOLEAN, `t` for text).
+fn json_cells(types: &str) -> String {
+    types
+        .chars()
+        .enumerate()
+        .map(|(i, t)| match t {
+            'n' => format!("CAST(value->>{i} AS BIGINT)"),
+            'b' => format!("CAST(value->>{i} AS BOOLEAN)"),
+            _ => format!("value->>{i}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `CASE relation WHEN 'ownedBy' THEN 'ownerOf' … END`: a stored relation seen from its target.
@@ -353,28 +374,6 @@ macro_rules! sql_store {
                 })
             }
 
-            /// Binds an entity's `ENTITY_FIELDS`, in their order (shared by insert and update).
-            fn bind_fields<'q>(
-                q: sqlx::query::Query<'q, $Db, <$Db as sqlx::Database>::Arguments>,
-                e: &'q CatalogRecord,
-            ) -> sqlx::query::Query<'q, $Db, <$Db as sqlx::Database>::Arguments> {
-                q.bind(&e.kind)
-                    .bind(&e.namespace)
-                    .bind(&e.name)
-                    .bind(&e.title)
-                    .bind(&e.description)
-                    .bind(&e.spec_type)
-                    .bind(&e.lifecycle)
-                    .bind(&e.owner_ref)
-                    .bind(&e.system_ref)
-                    .bind(&e.body)
-                    .bind(&e.etag)
-                    .bind(e.version)
-                    .bind(&e.source)
-                    .bind(e.orphan)
-                    .bind(&e.updated_at)
-            }
-
             fn search_doc(r: &<$Db as sqlx::Database>::Row) -> StoreResult<SearchDoc> {
                 Ok(SearchDoc {
                     doc_key: r.try_get("doc_key").map_err(err)?,
@@ -421,28 +420,22 @@ macro_rules! sql_store {
 
             /// Writes (inserts or replaces) search entries inside the caller's transaction.
             async fn index(tx: &mut sqlx::Transaction<'static, $Db>, docs: &[&SearchDoc]) -> StoreResult<()> {
-                for chunk in docs.chunks(20) {
-                    let sql = format!(
-                        "INSERT INTO search_documents ({SEARCH_COLUMNS}) VALUES {} ON CONFLICT (doc_key) DO UPDATE SET \
-                         kind = excluded.kind, entity_ref = excluded.entity_ref, name = excluded.name, title = excluded.title, \
-                         summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url",
-                        rows_of(chunk.len(), 9)
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for d in chunk {
-                        q = q
-                            .bind(&d.doc_key)
-                            .bind(&d.kind)
-                            .bind(&d.entity_ref)
-                            .bind(&d.name)
-                            .bind(&d.title)
-                            .bind(&d.summary)
-                            .bind(&d.owner_ref)
-                            .bind(&d.body)
-                            .bind(&d.url);
-                    }
-                    q.execute(&mut **tx).await.map_err(err)?;
+                if docs.is_empty() {
+                    return Ok(());
                 }
+                let rows: Vec<serde_json::Value> = docs
+                    .iter()
+                    .map(|d| serde_json::json!([d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, d.body, d.url]))
+                    .collect();
+                // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join constraint.
+                let sql = format!(
+                    "INSERT INTO search_documents ({SEARCH_COLUMNS}) SELECT {} FROM {} WHERE true ON CONFLICT (doc_key) DO UPDATE SET \
+                     kind = excluded.kind, entity_ref = excluded.entity_ref, name = excluded.name, title = excluded.title, \
+                     summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url",
+                    json_cells("ttttttttt"),
+                    json_rows($sqlite)
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(rows).to_string()).execute(&mut **tx).await.map_err(err)?;
                 Ok(())
             }
 
@@ -465,28 +458,18 @@ macro_rules! sql_store {
                     last = Some((row.seq, row.hash.clone()));
                     rows.push(row);
                 }
-                for chunk in rows.chunks(15) {
-                    let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}", rows_of(chunk.len(), 13));
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for row in chunk {
+                let cells: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|row| {
                         let d = &row.draft;
-                        q = q
-                            .bind(row.seq)
-                            .bind(&d.at)
-                            .bind(&d.actor)
-                            .bind(&d.action)
-                            .bind(&d.target)
-                            .bind(&d.team)
-                            .bind(&d.before)
-                            .bind(&d.after)
-                            .bind(&d.decision)
-                            .bind(&d.reason)
-                            .bind(&d.request_id)
-                            .bind(&row.prev_hash)
-                            .bind(&row.hash);
-                    }
-                    q.execute(&mut **tx).await.map_err(err)?;
-                }
+                        serde_json::json!([
+                            row.seq, d.at, d.actor, d.action, d.target, d.team, d.before, d.after, d.decision, d.reason,
+                            d.request_id, row.prev_hash, row.hash
+                        ])
+                    })
+                    .collect();
+                let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT {} FROM {}", json_cells("ntttttttttttt"), json_rows($sqlite));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(cells).to_string()).execute(&mut **tx).await.map_err(err)?;
                 Ok(rows)
             }
 
@@ -882,64 +865,73 @@ macro_rules! sql_store {
                     return Ok(());
                 }
                 let (_g, mut tx) = self.writer().await?;
-                let inserts: Vec<&CatalogRecord> = writes.iter().map(|w| &w.rec).filter(|r| r.version == 1).collect();
-                for chunk in inserts.chunks(12) {
-                    let sql = format!("INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) VALUES {}", rows_of(chunk.len(), 17));
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for e in chunk {
-                        q = Self::bind_fields(q.bind(&e.entity_ref).bind(&e.created_at), e);
-                    }
-                    q.execute(&mut *tx).await.map_err(err)?;
+                // Each table is written with one statement whose rows are a JSON array (json_rows).
+                let bulk = |sql: String, rows: Vec<serde_json::Value>| {
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(rows).to_string())
+                };
+                let entity_row = |e: &CatalogRecord| {
+                    serde_json::json!([
+                        e.entity_ref, e.created_at, e.kind, e.namespace, e.name, e.title, e.description, e.spec_type, e.lifecycle,
+                        e.owner_ref, e.system_ref, e.body, e.etag, e.version, e.source, e.orphan, e.updated_at
+                    ])
+                };
+                const ENTITY_CELLS: &str = "tttttttttttttntbt";
+                let (inserts, updates): (Vec<&CatalogRecord>, Vec<&CatalogRecord>) = writes.iter().map(|w| &w.rec).partition(|r| r.version == 1);
+                if !inserts.is_empty() {
+                    let sql = format!(
+                        "INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) SELECT {} FROM {}",
+                        json_cells(ENTITY_CELLS),
+                        json_rows($sqlite)
+                    );
+                    bulk(sql, inserts.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
                 }
-                let updates: Vec<&CatalogRecord> = writes.iter().map(|w| &w.rec).filter(|r| r.version > 1).collect();
-                for e in &updates {
-                    let sets: Vec<String> = ENTITY_FIELDS.split(", ").enumerate().map(|(i, f)| format!("{f} = ${}", i + 1)).collect();
-                    let sql = format!("UPDATE catalog_entities SET {} WHERE entity_ref = $16 AND version = $17", sets.join(", "));
-                    let done = Self::bind_fields(sqlx::query(sqlx::AssertSqlSafe(sql)), e)
-                    .bind(&e.entity_ref)
-                    .bind(e.version - 1)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::Conflict(format!("{} was changed concurrently", e.entity_ref)));
+                if !updates.is_empty() {
+                    // Each row only from the version its writer read: fewer rows changed than sent
+                    // means someone else changed one of them meanwhile.
+                    let cells = json_cells(ENTITY_CELLS);
+                    let cells: Vec<&str> = cells.split(", ").collect();
+                    let sets: Vec<String> = ENTITY_FIELDS.split(", ").zip(&cells[2..]).map(|(f, c)| format!("{f} = {c}")).collect();
+                    let sql = format!(
+                        "UPDATE catalog_entities SET {} FROM {} WHERE entity_ref = {} AND catalog_entities.version = {} - 1",
+                        sets.join(", "),
+                        json_rows($sqlite),
+                        cells[0],
+                        cells[13]
+                    );
+                    let done = bulk(sql, updates.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
+                    if done.rows_affected() != updates.len() as u64 {
+                        return Err(StoreError::Conflict("an entity was changed concurrently".into()));
+                    }
+                    // What they declared before goes; what they declare now is inserted below.
+                    let refs: Vec<serde_json::Value> = updates.iter().map(|e| serde_json::json!([e.entity_ref])).collect();
+                    for (table, key) in [("catalog_tags", "entity_ref"), ("catalog_relations", "origin_ref")] {
+                        let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT value->>0 FROM {})", json_rows($sqlite));
+                        bulk(sql, refs.clone()).execute(&mut *tx).await.map_err(err)?;
                     }
                 }
-                for chunk in updates.chunks(500) {
-                    for table in ["catalog_tags WHERE entity_ref", "catalog_relations WHERE origin_ref"] {
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} IN ({})", marks(1, chunk.len()))));
-                        for e in chunk {
-                            q = q.bind(&e.entity_ref);
-                        }
-                        q.execute(&mut *tx).await.map_err(err)?;
-                    }
-                }
-                let mut tags: Vec<(&str, &str)> = Vec::new();
-                let mut relations: Vec<(&str, &RelationRow)> = Vec::new();
+                let mut tags = Vec::new();
+                let mut relations = Vec::new();
                 for w in writes {
                     let mut own: Vec<&str> = w.rec.tags.iter().map(String::as_str).collect();
                     own.sort();
                     own.dedup();
-                    tags.extend(own.into_iter().map(|t| (w.rec.entity_ref.as_str(), t)));
+                    tags.extend(own.into_iter().map(|t| serde_json::json!([w.rec.entity_ref, t])));
                     let mut seen = std::collections::HashSet::new();
-                    relations.extend(w.relations.iter().filter(|r| seen.insert(*r)).map(|r| (w.rec.entity_ref.as_str(), r)));
+                    relations.extend(
+                        w.relations.iter().filter(|r| seen.insert(*r)).map(|r| serde_json::json!([w.rec.entity_ref, r.relation, r.target_ref])),
+                    );
                 }
-                for chunk in tags.chunks(100) {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO catalog_tags (entity_ref, tag) VALUES {}", rows_of(chunk.len(), 2))));
-                    for (e, t) in chunk {
-                        q = q.bind(*e).bind(*t);
-                    }
-                    q.execute(&mut *tx).await.map_err(err)?;
+                if !tags.is_empty() {
+                    let sql = format!("INSERT INTO catalog_tags (entity_ref, tag) SELECT {} FROM {}", json_cells("tt"), json_rows($sqlite));
+                    bulk(sql, tags).execute(&mut *tx).await.map_err(err)?;
                 }
-                for chunk in relations.chunks(66) {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO catalog_relations (origin_ref, relation, target_ref) VALUES {} ON CONFLICT DO NOTHING",
-                        rows_of(chunk.len(), 3)
-                    )));
-                    for (origin, r) in chunk {
-                        q = q.bind(*origin).bind(&r.relation).bind(&r.target_ref);
-                    }
-                    q.execute(&mut *tx).await.map_err(err)?;
+                if !relations.is_empty() {
+                    let sql = format!(
+                        "INSERT INTO catalog_relations (origin_ref, relation, target_ref) SELECT {} FROM {} WHERE true ON CONFLICT DO NOTHING",
+                        json_cells("ttt"),
+                        json_rows($sqlite)
+                    );
+                    bulk(sql, relations).execute(&mut *tx).await.map_err(err)?;
                 }
                 sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();

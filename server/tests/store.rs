@@ -2,7 +2,7 @@
 
 mod common;
 
-use app::core::store::{AuditDraft, StoreError, UserRecord};
+use app::core::store::{AuditDraft, CatalogRecord, CatalogWrite, RelationRow, SearchDoc, StoreError, UserRecord};
 use app::core::{now, Caller, Services};
 use common::*;
 
@@ -35,6 +35,88 @@ fn user(name: &str) -> UserRecord {
         created_at: now(),
         updated_at: now(),
         version: 1,
+    }
+}
+
+/// A write of `component:default/<name>` at `version`, tagged and owned as given, with one
+/// declared relation and its search entry.
+fn entity(name: &str, version: i64, tags: &[&str], owner: &str) -> CatalogWrite {
+    let entity_ref = format!("component:default/{name}");
+    let body = format!(r#"{{"kind":"Component","metadata":{{"name":"{name}"}},"v":{version},"quote":"it's \"fine\" – ✓"}}"#);
+    CatalogWrite {
+        rec: CatalogRecord {
+            entity_ref: entity_ref.clone(),
+            kind: "Component".into(),
+            namespace: "default".into(),
+            name: name.into(),
+            title: Some(format!("{name} v{version}")),
+            description: None,
+            spec_type: Some("service".into()),
+            lifecycle: Some("production".into()),
+            owner_ref: Some(owner.into()),
+            system_ref: None,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            etag: format!("etag-{version}"),
+            body,
+            version,
+            source: "test".into(),
+            orphan: version > 2,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            updated_at: now(),
+        },
+        relations: vec![RelationRow { relation: "ownedBy".into(), target_ref: owner.into() }],
+        search: SearchDoc {
+            doc_key: format!("entity:{entity_ref}"),
+            kind: "Component".into(),
+            entity_ref: Some(entity_ref),
+            name: name.into(),
+            title: format!("{name} v{version}"),
+            summary: String::new(),
+            owner_ref: Some(owner.into()),
+            body: tags.join(" "),
+            url: format!("/catalog/component/default/{name}"),
+        },
+        audit: draft(if version == 1 { "catalog.create" } else { "catalog.update" }, None),
+    }
+}
+
+#[tokio::test]
+async fn catalog_writes_are_whole_and_a_stale_version_changes_nothing() {
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let l = db.label;
+        store.catalog_write(&[entity("alpha", 1, &["a", "b", "a"], "group:default/one"), entity("beta", 1, &[], "group:default/one")]).await.unwrap();
+        let alpha = store.catalog_get("component:default/alpha").await.unwrap().expect("alpha stored");
+        assert_eq!((alpha.version, alpha.tags.clone(), alpha.orphan), (1, vec!["a".to_string(), "b".to_string()], false), "[{l}]");
+        assert!(alpha.body.contains(r#""quote":"it's \"fine\" – ✓""#), "[{l}] the body is stored as sent: {}", alpha.body);
+
+        // Version 3 of alpha replaces its tags, owner relation and search entry.
+        store.catalog_write(&[entity("alpha", 2, &["c"], "group:default/two")]).await.unwrap();
+        store.catalog_write(&[entity("alpha", 3, &["d"], "group:default/three")]).await.unwrap();
+        let alpha = store.catalog_get("component:default/alpha").await.unwrap().unwrap();
+        assert_eq!((alpha.version, alpha.tags.clone(), alpha.orphan, alpha.title.as_deref()), (3, vec!["d".to_string()], true, Some("alpha v3")), "[{l}]");
+        let owners: Vec<String> = store.catalog_relations("component:default/alpha").await.unwrap().into_iter().map(|r| r.target_ref).collect();
+        assert_eq!(owners, ["group:default/three"], "[{l}] only the current owner relation");
+        let found = store.search_by_name("alpha", None, 10).await.unwrap();
+        assert_eq!(found.iter().map(|d| d.title.as_str()).collect::<Vec<_>>(), ["alpha v3"], "[{l}] one search entry, updated");
+
+        // A batch where one update was based on a version that is gone: a conflict, and none of
+        // the batch is written (not the new entity, not beta's valid update).
+        let generation = store.catalog_generation().await.unwrap();
+        let stale = store
+            .catalog_write(&[entity("gamma", 1, &["new"], "group:default/one"), entity("beta", 2, &["x"], "group:default/one"), entity("alpha", 3, &["lost"], "group:default/one")])
+            .await;
+        assert!(matches!(stale, Err(StoreError::Conflict(_))), "[{l}] {stale:?}");
+        assert!(store.catalog_get("component:default/gamma").await.unwrap().is_none(), "[{l}] gamma not created");
+        let beta = store.catalog_get("component:default/beta").await.unwrap().unwrap();
+        assert_eq!((beta.version, beta.tags.len()), (1, 0), "[{l}] beta unchanged");
+        let alpha = store.catalog_get("component:default/alpha").await.unwrap().unwrap();
+        assert_eq!((alpha.version, alpha.tags.clone()), (3, vec!["d".to_string()]), "[{l}] alpha keeps version 3");
+        assert_eq!(store.catalog_generation().await.unwrap(), generation, "[{l}] nothing changed");
+
+        // Creating what exists already is a conflict too.
+        let again = store.catalog_write(&[entity("beta", 1, &[], "group:default/one")]).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "[{l}] {again:?}");
     }
 }
 

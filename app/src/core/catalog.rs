@@ -72,7 +72,7 @@ impl CountCache {
 }
 
 /// Entities written per transaction when applying.
-pub const APPLY_BATCH: usize = 500;
+pub const APPLY_BATCH: usize = 5000;
 
 /// The search entry of an entity: found by name, title, description, tags and its other
 /// list columns.
