@@ -11,16 +11,16 @@ use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
 
 /// The signed-in user, loaded once by the frame and read by pages.
-#[derive(Clone, Copy)]
-pub struct MeResource(pub Resource<Result<Option<Me>, AppError>>);
-
-pub fn use_me() -> Resource<Result<Option<Me>, AppError>> {
-    expect_context::<MeResource>().0
+/// The signed-in person, loaded for one `Suspense`: a page creates one per `Suspense` that needs
+/// it, before the `Suspense` (one resource read by two `Suspense` boundaries, as the top bar's
+/// and a page's, sometimes leaves the server's response hanging: leptos issue 4851).
+pub fn me_resource() -> Resource<Result<Option<Me>, AppError>> {
+    Resource::new(|| (), |_| get_me())
 }
 
 /// Awaits the signed-in user; signed out is an error the page shows with a sign-in link.
-pub async fn require_me() -> Result<Me, AppError> {
-    use_me().await?.ok_or(AppError::Unauthenticated)
+pub async fn require_me(me: Resource<Result<Option<Me>, AppError>>) -> Result<Me, AppError> {
+    me.await?.ok_or(AppError::Unauthenticated)
 }
 
 pub fn subject(me: &Me) -> Subject<'_> {
@@ -29,8 +29,7 @@ pub fn subject(me: &Me) -> Subject<'_> {
 
 #[component]
 pub fn Layout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
-    provide_context(MeResource(me));
+    let me = me_resource();
     let logout = ServerAction::<Logout>::new();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>

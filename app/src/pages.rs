@@ -94,16 +94,21 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let signed_in = me_resource();
+    // Every resource of the page is created here, above the Suspense that reads it: one created
+    // inside a Suspense can leave the server's response hanging (leptos issue 4866).
     let envs = Resource::new(|| (), |_| list_environments());
+    let picks = Resource::new(|| (), |_| crate::api::load_home_picks());
     view! {
         <Title text="Home"/>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                let me = match require_me().await {
+                let me = match require_me(signed_in).await {
                     Ok(me) => me,
                     Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),
                 };
                 let envs = envs.await.unwrap_or_default();
+                let picks = picks.await;
                 view! {
                     <h1>{format!("Welcome, {}", me.display_name)}</h1>
                     <p class="lede">
@@ -116,7 +121,7 @@ pub fn HomePage() -> impl IntoView {
                         <input id="home-q" type="search" name="q" placeholder="Find a service, API, team or document…" autocomplete="off"/>
                         <button type="submit" class="button-primary">"Search"</button>
                     </form>
-                    <HomePicksView/>
+                    <HomePicksView picks=picks.clone()/>
                     <section aria-labelledby="teams-h" class="card">
                         <h2 id="teams-h">"Your teams"</h2>
                         {if me.memberships.is_empty() {
@@ -131,8 +136,11 @@ pub fn HomePage() -> impl IntoView {
                             }.into_any()
                         }}
                     </section>
-                    {me.memberships.iter().map(|m| view! {
-                        <OwnedEntities team=m.team.clone() heading=format!("{} in the catalog", m.team_name)/>
+                    {me.memberships.iter().map(|m| {
+                        let owned = picks.as_ref().map_err(Clone::clone).and_then(|p| {
+                            p.owned.iter().find(|o| o.team == m.team).map(|o| o.page.clone()).ok_or_else(|| AppError::NotFound(m.team.clone()))
+                        });
+                        view! { <OwnedEntities team=m.team.clone() heading=format!("{} in the catalog", m.team_name) owned/> }
                     }).collect_view()}
                     <AccessSummary me=me.clone() envs/>
                     <section aria-labelledby="next-h" class="card">
@@ -150,8 +158,7 @@ pub fn HomePage() -> impl IntoView {
 
 /// Recently viewed entities and those popular with the person's teams.
 #[component]
-fn HomePicksView() -> impl IntoView {
-    let picks = Resource::new(|| (), |_| crate::api::load_home_picks());
+fn HomePicksView(picks: Result<HomePicks, AppError>) -> impl IntoView {
     let list = |items: Vec<EntityLink>, popular: bool| {
         items
             .into_iter()
@@ -165,32 +172,26 @@ fn HomePicksView() -> impl IntoView {
             })
             .collect_view()
     };
+    let p = picks.unwrap_or_default();
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let p = picks.await.unwrap_or_default();
-                view! {
-                    <div class="two-up">
-                        <section class="card" aria-labelledby="recent-h">
-                            <h2 id="recent-h">"Recently viewed"</h2>
-                            {if p.recent.is_empty() {
-                                view! { <p class="muted">"What you open in the catalog shows up here."</p> }.into_any()
-                            } else {
-                                view! { <ul class="plain">{list(p.recent, false)}</ul> }.into_any()
-                            }}
-                        </section>
-                        <section class="card" aria-labelledby="popular-h">
-                            <h2 id="popular-h">"Popular with your teams"</h2>
-                            {if p.popular.is_empty() {
-                                view! { <p class="muted">"What your teammates open most in the last 30 days shows up here."</p> }.into_any()
-                            } else {
-                                view! { <ul class="plain">{list(p.popular, true)}</ul> }.into_any()
-                            }}
-                        </section>
-                    </div>
-                }
-            })}
-        </Suspense>
+        <div class="two-up">
+            <section class="card" aria-labelledby="recent-h">
+                <h2 id="recent-h">"Recently viewed"</h2>
+                {if p.recent.is_empty() {
+                    view! { <p class="muted">"What you open in the catalog shows up here."</p> }.into_any()
+                } else {
+                    view! { <ul class="plain">{list(p.recent, false)}</ul> }.into_any()
+                }}
+            </section>
+            <section class="card" aria-labelledby="popular-h">
+                <h2 id="popular-h">"Popular with your teams"</h2>
+                {if p.popular.is_empty() {
+                    view! { <p class="muted">"What your teammates open most in the last 30 days shows up here."</p> }.into_any()
+                } else {
+                    view! { <ul class="plain">{list(p.popular, true)}</ul> }.into_any()
+                }}
+            </section>
+        </div>
     }
 }
 
@@ -242,6 +243,7 @@ fn AccessSummary(me: Me, envs: Vec<Environment>) -> impl IntoView {
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
+    let signed_in = me_resource();
     let create = ServerAction::<CreateTeam>::new();
     let teams = Resource::new(move || create.version().get(), |_| list_teams());
     view! {
@@ -249,7 +251,7 @@ pub fn TeamsPage() -> impl IntoView {
         <h1>"Teams"</h1>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                let me = require_me().await;
+                let me = require_me(signed_in).await;
                 match teams.await {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                     Ok(teams) => view! {
@@ -295,15 +297,17 @@ fn NewTeamForm(create: ServerAction<CreateTeam>) -> impl IntoView {
 
 #[component]
 pub fn TeamPage() -> impl IntoView {
+    let signed_in = me_resource();
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let set = ServerAction::<SetMember>::new();
     let delete = ServerAction::<DeleteTeam>::new();
     let team = Resource::new(move || (slug(), set.version().get()), |(s, _)| get_team(s));
+    let owned = Resource::new(slug, |s| crate::api::catalog_owned(s, 8));
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                let me = match require_me().await {
+                let me = match require_me(signed_in).await {
                     Ok(me) => me,
                     Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),
                 };
@@ -311,6 +315,7 @@ pub fn TeamPage() -> impl IntoView {
                     Ok(d) => d,
                     Err(e) => return view! { <Title text="Team"/><h1>"Team"</h1><ErrorPanel error=e/> }.into_any(),
                 };
+                let owned = owned.await;
                 let sub = subject(&me);
                 let manages = sub.leads(&detail.team.slug);
                 let slug = detail.team.slug.clone();
@@ -369,7 +374,7 @@ pub fn TeamPage() -> impl IntoView {
                             </table>
                         </div>
                     </section>
-                    <OwnedEntities team=slug.clone() heading="Owned in the catalog"/>
+                    <OwnedEntities team=slug.clone() heading="Owned in the catalog" owned/>
                     {manages.then(|| view! {
                         <section aria-labelledby="add-h" class="card">
                             <h2 id="add-h">"Add a member"</h2>
@@ -405,6 +410,7 @@ pub fn TeamPage() -> impl IntoView {
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    let signed_in = me_resource();
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let password = ServerAction::<ChangePassword>::new();
@@ -415,7 +421,7 @@ pub fn AccountPage() -> impl IntoView {
         <h1>"Your account"</h1>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                require_me().await.map(|me| view! {
+                require_me(signed_in).await.map(|me| view! {
                     <section aria-labelledby="profile-h" class="card">
                         <h2 id="profile-h">"Profile"</h2>
                         <dl class="facts">
@@ -509,6 +515,8 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let signed_in = me_resource();
+    let signed_in_form = me_resource();
     let create = ServerAction::<CreateUser>::new();
     let flag = ServerAction::<SetUserFlag>::new();
     let users = Resource::new(move || (create.version().get(), flag.version().get()), |_| list_users());
@@ -518,7 +526,7 @@ pub fn UsersPage() -> impl IntoView {
         {form_status(flag.value(), "Saved.")}
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                match require_me().await {
+                match require_me(signed_in).await {
                     Ok(me) if me.is_admin => {}
                     Ok(_) => return forbidden("Only Platform Admins manage user accounts. Ask one if someone needs an account."),
                     Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),
@@ -555,7 +563,7 @@ pub fn UsersPage() -> impl IntoView {
         </Suspense>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                require_me().await.ok().filter(|me| me.is_admin).map(|_| view! { <NewUserForm create/> })
+                require_me(signed_in_form).await.ok().filter(|me| me.is_admin).map(|_| view! { <NewUserForm create/> })
             })}
         </Suspense>
     }
@@ -604,6 +612,7 @@ fn flag_button(flag: ServerAction<SetUserFlag>, u: &User, field: &'static str, v
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let signed_in = me_resource();
     let query = use_query_map();
     let params = move || {
         query.with(|q| AuditQuery {
@@ -628,7 +637,7 @@ pub fn AuditPage() -> impl IntoView {
         </Form>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                let admin = require_me().await.map(|m| m.is_admin).unwrap_or(false);
+                let admin = require_me(signed_in).await.map(|m| m.is_admin).unwrap_or(false);
                 let list = match entries.await {
                     Ok(l) => l,
                     Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),

@@ -625,6 +625,17 @@ pub struct HomePicks {
     pub recent: Vec<EntityLink>,
     /// Most viewed by members of the person's teams over the last 30 days.
     pub popular: Vec<EntityLink>,
+    /// The first entities each of the person's teams owns.
+    pub owned: Vec<TeamOwned>,
+}
+
+/// The first entities a team owns, and how many it owns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct TeamOwned {
+    /// The team's slug.
+    pub team: String,
+    pub page: CatalogPage,
 }
 
 // ---- browsing ----------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ fn marks(start: usize, n: usize) -> String {
 /// On SQLite that is also one statement journal, and one flush of the full-text index instead
 /// of one per statement (FTS5 flushes at every statement, leaving small segments to merge).
 fn json_rows(sqlite: bool) -> &'static str {
-    if sqlite { "json_each($1)" } else { "jsonb_array_elements($1::jsonb) AS j(value)" }
+    if sqlite { "jsonb_each($1)" } else { "jsonb_array_elements($1::jsonb) AS j(value)" }
 }
 
 /// `value->>0, value->>1, …` for the columns of a [`json_rows`] select, cast where a column

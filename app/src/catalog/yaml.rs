@@ -55,17 +55,29 @@ impl std::error::Error for DocumentError {}
 pub fn parse_documents(text: &str) -> Vec<Result<Entity, DocumentError>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut results = Vec::new();
-    for chunk in split_documents(text) {
+    for parsed in parse_all(&split_documents(text)).into_iter().flatten() {
         let index = results.len();
-        match parse_document(&chunk) {
-            None => {}
-            Some(Ok(entity)) => results.push(Ok(entity)),
-            Some(Err(Failure { line, path, message })) => {
-                results.push(Err(DocumentError { index, line, path, message }))
-            }
-        }
+        results.push(parsed.map_err(|Failure { line, path, message }| DocumentError { index, line, path, message }));
     }
     results
+}
+
+/// Parses the pieces, in order. A large text is parsed on every core, a slice of pieces each:
+/// they are independent of each other.
+fn parse_all(chunks: &[Chunk]) -> Vec<Option<Result<Entity, Failure>>> {
+    const PIECES_PER_THREAD: usize = 256;
+    let cores = if cfg!(target_arch = "wasm32") { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    let threads = cores.min(chunks.len() / PIECES_PER_THREAD).max(1);
+    if threads == 1 {
+        return chunks.iter().map(parse_document).collect();
+    }
+    std::thread::scope(|s| {
+        let parts: Vec<_> = chunks
+            .chunks(chunks.len().div_ceil(threads))
+            .map(|part| s.spawn(move || part.iter().map(parse_document).collect::<Vec<_>>()))
+            .collect();
+        parts.into_iter().flat_map(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }
 
 /// One document's text, with where it starts in the whole text.

@@ -72,7 +72,11 @@ impl Services {
 
     pub async fn entity_docs(&self, caller: &Caller, entity_ref: &str) -> Result<Vec<DocSummary>, AppError> {
         caller.require()?;
-        Ok(self.store.docs_of(Some(entity_ref)).await.map_err(db)?.iter().map(summary).collect())
+        // As the entity page's address spells it (`Component:default/Payments` finds the same).
+        let key = EntityRef::parse(entity_ref, None, catalog::DEFAULT_NAMESPACE)
+            .map_err(|e| AppError::field("ref", e.to_string()))?
+            .key();
+        Ok(self.store.docs_of(Some(&key)).await.map_err(db)?.iter().map(summary).collect())
     }
 
     pub async fn doc_page(&self, caller: &Caller, id: &str) -> Result<DocPage, AppError> {

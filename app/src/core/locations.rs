@@ -329,27 +329,34 @@ impl Services {
             _ => Reading { problems: vec![format!("{} no longer exists or is no longer in a git repository", location.target)], ..Default::default() },
         };
         let mut problems = reading.problems.clone();
-        let mut apply = ApplyReport { documents: Vec::new(), created: 0, updated: 0, unchanged: 0, failed: 0 };
-        let mut found: BTreeSet<String> = BTreeSet::new();
+        // Every file's documents are applied together (large transactions, not one per file);
+        // each outcome is then given back its file and its position in that file.
+        let mut parsed = Vec::new();
+        let mut origin: Vec<(&str, usize)> = Vec::new();
         for (file, text) in &reading.files {
-            let report = self.apply_catalog(Applier::System, text, &source).await?;
-            for d in &report.documents {
-                match (&d.entity_ref, d.outcome.as_str()) {
-                    (Some(r), "created" | "updated" | "unchanged") => {
-                        found.insert(r.clone());
-                    }
-                    _ => {
-                        let place = d.line.map(|l| format!(":{l}")).unwrap_or_default();
-                        let what: Vec<String> = d.errors.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect();
-                        problems.push(format!("{file}{place}: {}", what.join("; ")));
-                    }
+            for (position, mut doc) in catalog::parse_documents(text).into_iter().enumerate() {
+                if let Err(e) = &mut doc {
+                    e.index = parsed.len();
+                }
+                parsed.push(doc);
+                origin.push((file.as_str(), position));
+            }
+        }
+        let mut apply = self.apply_entities(Applier::System, parsed, &source).await?;
+        let mut found: BTreeSet<String> = BTreeSet::new();
+        for d in &mut apply.documents {
+            let (file, position) = origin[d.index];
+            d.index = position;
+            match (&d.entity_ref, d.outcome.as_str()) {
+                (Some(r), "created" | "updated" | "unchanged") => {
+                    found.insert(r.clone());
+                }
+                _ => {
+                    let place = d.line.map(|l| format!(":{l}")).unwrap_or_default();
+                    let what: Vec<String> = d.errors.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect();
+                    problems.push(format!("{file}{place}: {}", what.join("; ")));
                 }
             }
-            apply.created += report.created;
-            apply.updated += report.updated;
-            apply.unchanged += report.unchanged;
-            apply.failed += report.failed;
-            apply.documents.extend(report.documents);
         }
         let mut docs_written = 0;
         for (entity, path, title, markdown) in &reading.docs {

@@ -1,7 +1,8 @@
 //! Catalog pages: the filterable list, one entity with its relations, and applying YAML.
 //! Filters live in the URL, so a link shares the view and every filter works without JavaScript.
 
-use crate::api::{encode, ApplyCatalog, DeleteEntity, catalog_entity, catalog_list, catalog_owned};
+use crate::api::{encode, entity_docs, ApplyCatalog, DeleteEntity, catalog_entity, catalog_list};
+use crate::error::AppError;
 use crate::authz::{decide, Action};
 use crate::components::*;
 use crate::types::*;
@@ -224,22 +225,25 @@ fn CatalogResults(q: CatalogQuery, p: CatalogPage) -> impl IntoView {
 
 #[component]
 pub fn EntityPage() -> impl IntoView {
+    let signed_in = me_resource();
     let params = use_params_map();
     let reference = move || {
         params.with(|p| format!("{}:{}/{}", p.get("kind").unwrap_or_default(), p.get("namespace").unwrap_or_default(), p.get("name").unwrap_or_default()))
     };
     let delete = ServerAction::<DeleteEntity>::new();
     let entity = Resource::new(reference, catalog_entity);
+    let docs = Resource::new(reference, entity_docs);
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                let me = require_me().await.ok();
+                let me = require_me(signed_in).await.ok();
+                let docs = docs.await;
                 match entity.await {
                     Err(e) => view! { <Title text="Entity"/><p class="crumbs"><A href="/catalog">"Catalog"</A>" /"</p><ErrorPanel error=e/> }.into_any(),
                     Ok(d) => {
                         let team = crate::catalog::owner_team(d.summary.owner.as_deref());
                         let may_delete = me.as_ref().is_some_and(|m| decide(&subject(m), Action::EditEntity { team: team.as_deref() }).allowed());
-                        view! { <EntityView d may_delete delete/> }.into_any()
+                        view! { <EntityView d docs may_delete delete/> }.into_any()
                     }
                 }
             })}
@@ -248,7 +252,7 @@ pub fn EntityPage() -> impl IntoView {
 }
 
 #[component]
-fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEntity>) -> impl IntoView {
+fn EntityView(d: EntityDetail, docs: Result<Vec<DocSummary>, AppError>, may_delete: bool, delete: ServerAction<DeleteEntity>) -> impl IntoView {
     let s = d.summary.clone();
     let title = s.title.clone().unwrap_or_else(|| s.name.clone());
     let meta = &d.descriptor["metadata"];
@@ -339,7 +343,7 @@ fn EntityView(d: EntityDetail, may_delete: bool, delete: ServerAction<DeleteEnti
                 }.into_any()
             }}
         </section>
-        <crate::pages::docs::EntityDocs entity_ref=s.entity_ref.clone() editable=may_delete/>
+        <crate::pages::docs::EntityDocs entity_ref=s.entity_ref.clone() docs editable=may_delete/>
         {definition.map(|def| view! {
             <section class="card" aria-labelledby="def-h">
                 <h2 id="def-h">"API definition"</h2>
@@ -498,38 +502,33 @@ pub fn CatalogImportPage() -> impl IntoView {
     }
 }
 
-/// What a team owns in the catalog: the first entities and a link to all of them.
+/// What a team owns in the catalog: the first entities and a link to all of them. The page
+/// loads `owned` with its own data (a resource created inside a `Suspense` can leave the server's
+/// response hanging, leptos issue 4866).
 #[component]
-pub fn OwnedEntities(team: String, #[prop(into)] heading: String) -> impl IntoView {
+pub fn OwnedEntities(team: String, #[prop(into)] heading: String, owned: Result<CatalogPage, AppError>) -> impl IntoView {
     let owner = format!("group:default/{team}");
     let (heading_id, labelled_by) = (format!("owned-{team}"), format!("owned-{team}"));
-    let owned = Resource::new(move || team.clone(), |team| catalog_owned(team, 8));
     let all = format!("/catalog?owner={}", encode(&owner));
+    let body = match owned {
+        Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+        Ok(p) if p.total == 0 => view! { <p class="muted">"Nothing in the catalog is owned by this team yet. "<a href="/catalog/import">"Import its catalog-info.yaml"</a>"."</p> }.into_any(),
+        Ok(p) => view! {
+            <ul class="plain">
+                {p.items.into_iter().map(|e| view! {
+                    <li>
+                        <a href=entity_href(&e.entity_ref)>{e.title.clone().unwrap_or_else(|| e.name.clone())}</a>
+                        <span class="muted small">{format!(" {}{}", e.kind, e.spec_type.map(|t| format!(" · {t}")).unwrap_or_default())}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <p><a href=all>{format!("All {} in the catalog", p.total)}</a></p>
+        }.into_any(),
+    };
     view! {
         <section class="card" aria-labelledby=labelled_by>
             <h2 id=heading_id>{heading}</h2>
-            <Suspense fallback=loading>
-                {move || {
-                    let all = all.clone();
-                    Suspend::new(async move {
-                        match owned.await {
-                            Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                            Ok(p) if p.total == 0 => view! { <p class="muted">"Nothing in the catalog is owned by this team yet. "<a href="/catalog/import">"Import its catalog-info.yaml"</a>"."</p> }.into_any(),
-                            Ok(p) => view! {
-                                <ul class="plain">
-                                    {p.items.into_iter().map(|e| view! {
-                                        <li>
-                                            <a href=entity_href(&e.entity_ref)>{e.title.clone().unwrap_or_else(|| e.name.clone())}</a>
-                                            <span class="muted small">{format!(" {}{}", e.kind, e.spec_type.map(|t| format!(" · {t}")).unwrap_or_default())}</span>
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                                <p><a href=all>{format!("All {} in the catalog", p.total)}</a></p>
-                            }.into_any(),
-                        }
-                    })
-                }}
-            </Suspense>
+            {body}
         </section>
     }
 }

@@ -1,7 +1,8 @@
 //! The documentation hub: every guide and entity doc, one document rendered with its table of
 //! contents, and the editor (a stale edit is refused with the typed text kept on the page).
 
-use crate::api::{encode, docs_index, entity_docs, load_doc, DeleteDoc, SaveDoc};
+use crate::api::{encode, docs_index, load_doc, DeleteDoc, SaveDoc};
+use crate::error::AppError;
 use crate::components::*;
 use crate::pages::catalog::entity_href;
 use crate::types::*;
@@ -221,25 +222,21 @@ fn DocEditor(doc: Option<DocPage>, entity: Option<String>) -> impl IntoView {
     }
 }
 
-/// An entity's documents, on its page.
+/// An entity's documents, on its page (which loads them with the entity).
 #[component]
-pub fn EntityDocs(entity_ref: String, editable: bool) -> impl IntoView {
+pub fn EntityDocs(entity_ref: String, docs: Result<Vec<DocSummary>, AppError>, editable: bool) -> impl IntoView {
     let new_href = format!("/doc-editor?entity={}", encode(&entity_ref));
-    let docs = Resource::new(move || entity_ref.clone(), entity_docs);
+    let list = match docs {
+        Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+        Ok(list) if list.is_empty() => view! { <p class="muted">"No docs yet."</p> }.into_any(),
+        Ok(list) => view! {
+            <ul class="plain">{list.into_iter().map(|d| view! { <li><a href=doc_href(&d.id)>{d.title}</a></li> }).collect_view()}</ul>
+        }.into_any(),
+    };
     view! {
         <section class="card" aria-labelledby="docs-h">
             <h2 id="docs-h">"Docs"</h2>
-            <Suspense fallback=loading>
-                {move || Suspend::new(async move {
-                    match docs.await {
-                        Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="muted">"No docs yet."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="plain">{list.into_iter().map(|d| view! { <li><a href=doc_href(&d.id)>{d.title}</a></li> }).collect_view()}</ul>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {list}
             {editable.then(|| view! { <p><a href=new_href>"Write a document"</a></p> })}
         </section>
     }

@@ -151,6 +151,7 @@ fn runs_href(f: &RunFilter) -> String {
 
 #[component]
 pub fn WorkflowsPage() -> impl IntoView {
+    let signed_in = me_resource();
     let url = use_query_map();
     let filter = move || url.with(filter_from_url);
     let kept = url.with_untracked(kept_from_url);
@@ -162,7 +163,7 @@ pub fn WorkflowsPage() -> impl IntoView {
             <h1>"Workflows"</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    require_me().await.ok().filter(|m| m.is_admin).map(|_| view! {
+                    require_me(signed_in).await.ok().filter(|m| m.is_admin).map(|_| view! {
                         <div class="toolbar"><a href="/workflows/webhooks">"Webhook sources"</a></div>
                     })
                 })}
@@ -975,6 +976,7 @@ mod live {
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
+    let signed_in = me_resource();
     let put = ServerAction::<DoPutWebhookSource>::new();
     let delete = ServerAction::<DoDeleteWebhookSource>::new();
     let url = use_query_map();
@@ -988,7 +990,7 @@ pub fn WebhooksPage() -> impl IntoView {
         <p class="lede">"Systems outside the platform (CI, a git host, monitoring) send events here. A delivery signed with a source's secret becomes an event of kind "<code>"webhook.<name>"</code>", which starts the workflows that listen for it."</p>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                match require_me().await {
+                match require_me(signed_in).await {
                     Ok(me) if me.is_admin => {}
                     Ok(_) => return super::forbidden("Only Platform Admins manage webhook sources."),
                     Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),
