@@ -82,11 +82,21 @@ impl TestApp {
         TestApp { router: server::web::router(state.clone()), state, db: db.label }
     }
 
+    /// Sends `req` and reads the whole answer; an answer that does not end within a minute fails
+    /// the test (a hanging streamed page would otherwise hang the suite).
     pub async fn send(&self, req: Request<Body>) -> Response {
-        let res = self.router.clone().oneshot(req).await.expect("router answers");
+        let what = format!("{} {}", req.method(), req.uri());
+        let answer = async {
+            let res = self.router.clone().oneshot(req).await.expect("router answers");
+            let (parts, body) = res.into_parts();
+            (parts, body.collect().await.expect("body").to_bytes())
+        };
+        let (parts, bytes) = tokio::time::timeout(std::time::Duration::from_secs(60), answer)
+            .await
+            .unwrap_or_else(|_| panic!("[{}] {what}: no whole answer within 60 s", self.db));
+        let res = axum::http::Response::from_parts(parts, ());
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
         let text = String::from_utf8_lossy(&bytes).to_string();
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         Response { status, headers, text, json }
