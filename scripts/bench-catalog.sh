@@ -13,7 +13,9 @@
 # removes it afterwards. All traffic stays on 127.0.0.1.
 #
 # Environment: BENCH_REQUESTS [1000] calls per latency series, BENCH_SECONDS [5] per throughput
-# run, BENCH_BUDGET [90] seconds at most per latency series, BENCH_TIMEOUT [1800] seconds at
+# run, BENCH_CHUNK [10000] documents per apply during ingest (a location refresh applies a whole
+# repository at once; try 1000 for what one REST request carries), BENCH_BUDGET [90] seconds at
+# most per latency series, BENCH_TIMEOUT [1800] seconds at
 # most per run, BENCH_DATABASES ["sqlite postgres"].
 set -euo pipefail
 
@@ -26,7 +28,7 @@ for arg in "$@"; do
   case $arg in
     --large) LARGE=1 ;;
     -h | --help)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown argument '$arg' (use --large or --help)" ;;
@@ -36,6 +38,7 @@ done
 REQUESTS=${BENCH_REQUESTS:-1000}
 SECONDS_EACH=${BENCH_SECONDS:-5}
 BUDGET=${BENCH_BUDGET:-90}
+CHUNK=${BENCH_CHUNK:-10000}
 RUN_TIMEOUT=${BENCH_TIMEOUT:-1800}
 DATABASES=${BENCH_DATABASES:-sqlite postgres}
 SIZES=(10000)
@@ -71,7 +74,7 @@ for n in "${SIZES[@]}"; do
     log="$WORK/bench-$db-$n.txt"
     step "catalog_bench --entities $n on $shown (at most $RUN_TIMEOUT s)"
     if timeout --signal=INT --kill-after=30 "$RUN_TIMEOUT" "$BIN" --entities "$n" --database "$target" \
-      --requests "$REQUESTS" --seconds "$SECONDS_EACH" --budget "$BUDGET" 2>&1 | tee "$log"; then
+      --requests "$REQUESTS" --seconds "$SECONDS_EACH" --budget "$BUDGET" --chunk "$CHUNK" 2>&1 | tee "$log"; then
       step_done
       SUMMARY+=("$log")
     else

@@ -9,6 +9,8 @@
 //! the same `Services` methods the REST handlers and server functions call:
 //!
 //! - ingest: the YAML applied with `apply_catalog(Applier::System, …)` in chunks of `--chunk`
+//!   documents (10,000 by default: a location refresh applies a whole repository at once; one
+//!   REST request carries up to 1 MiB, about 1,400 documents)
 //!   documents, as entities/s (every document must be created);
 //! - latency over `--requests` calls each (as the demo `viewer`): the first list page, a two-facet
 //!   filter (kind=Component, lifecycle=production), a deep page (the middle page at 50 per page)
@@ -52,7 +54,7 @@ fn usage() -> ! {
          \x20 --database     'sqlite' (default: a file in a temp dir) or a postgres:// URL of a server on which\n\
          \x20                a fresh database bench_<random> is created (and dropped afterwards unless --keep)\n\
          \x20 --requests     calls per latency series (default 1000)\n\
-         \x20 --chunk        documents per apply_catalog call during ingest (default 1000)\n\
+         \x20 --chunk        documents per apply_catalog call during ingest (default 10000)\n\
          \x20 --seconds      duration of each throughput run (default 5)\n\
          \x20 --budget       time limit of each latency series in seconds (default 90); a series that hits it\n\
          \x20                is reported with the calls it made\n\
@@ -68,7 +70,7 @@ fn parse_args() -> Args {
         entities: 10_000,
         database: None,
         requests: 1000,
-        chunk: 1000,
+        chunk: 10_000,
         seconds: 5.0,
         budget: 90.0,
         concurrency: 16,
@@ -270,6 +272,7 @@ fn sqlite_bytes(path: &std::path::Path) -> u64 {
 
 #[tokio::main]
 async fn main() {
+    server::keep_memory_lean();
     let args = parse_args();
     if let Err(e) = run(args).await {
         eprintln!("catalog_bench: {e}");

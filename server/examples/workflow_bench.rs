@@ -78,6 +78,7 @@ async fn succeeded(s: &Services, workflow: &str) -> i64 {
 
 #[tokio::main]
 async fn main() {
+    server::keep_memory_lean();
     let a = args();
     let dir = tempfile::tempdir().expect("temp dir");
     let (url, drop_pg) = match &a.database {

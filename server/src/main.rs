@@ -38,6 +38,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    server::keep_memory_lean();
     let args: Vec<String> = std::env::args().skip(1).collect();
     // The client commands talk to a running portal; the server's settings do not concern them.
     if matches!(args.first().map(String::as_str), Some("catalog" | "search" | "workflow" | "run")) {
