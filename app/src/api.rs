@@ -224,8 +224,7 @@ pub async fn catalog_list(query: CatalogQuery) -> Result<CatalogPage, AppError> 
 #[server(prefix = "/fn")]
 pub async fn catalog_owned(team: String, limit: i64) -> Result<CatalogPage, AppError> {
     let (s, caller) = ssr::context()?;
-    let query = CatalogQuery { owner: Some(format!("group:default/{team}")), page_size: Some(limit), ..Default::default() };
-    ssr::status(s.catalog_list(&caller, &query, false).await)
+    ssr::status(s.team_owned(&caller, &team, limit).await)
 }
 
 /// One entity, for its page: the view is remembered (recently viewed, popular with the team).

@@ -138,7 +138,7 @@ pub fn HomePage() -> impl IntoView {
                     </section>
                     {me.memberships.iter().map(|m| {
                         let owned = picks.as_ref().map_err(Clone::clone).and_then(|p| {
-                            p.owned.iter().find(|o| o.team == m.team).map(|o| o.page.clone()).ok_or_else(|| AppError::NotFound(m.team.clone()))
+                            p.owned.iter().find(|o| o.team == m.team).map(|o| o.page.clone()).ok_or_else(|| AppError::NotFound(format!("{} joined the list of your teams just now: reload the page to see what it owns.", m.team_name)))
                         });
                         view! { <OwnedEntities team=m.team.clone() heading=format!("{} in the catalog", m.team_name) owned/> }
                     }).collect_view()}
@@ -172,25 +172,23 @@ fn HomePicksView(picks: Result<HomePicks, AppError>) -> impl IntoView {
             })
             .collect_view()
     };
+    let card = |id: &'static str, heading: &'static str, empty: &'static str, items: Vec<EntityLink>, popular: bool| {
+        view! {
+            <section class="card" aria-labelledby=id>
+                <h2 id=id>{heading}</h2>
+                {if items.is_empty() {
+                    view! { <p class="muted">{empty}</p> }.into_any()
+                } else {
+                    view! { <ul class="plain">{list(items, popular)}</ul> }.into_any()
+                }}
+            </section>
+        }
+    };
     let p = picks.unwrap_or_default();
     view! {
         <div class="two-up">
-            <section class="card" aria-labelledby="recent-h">
-                <h2 id="recent-h">"Recently viewed"</h2>
-                {if p.recent.is_empty() {
-                    view! { <p class="muted">"What you open in the catalog shows up here."</p> }.into_any()
-                } else {
-                    view! { <ul class="plain">{list(p.recent, false)}</ul> }.into_any()
-                }}
-            </section>
-            <section class="card" aria-labelledby="popular-h">
-                <h2 id="popular-h">"Popular with your teams"</h2>
-                {if p.popular.is_empty() {
-                    view! { <p class="muted">"What your teammates open most in the last 30 days shows up here."</p> }.into_any()
-                } else {
-                    view! { <ul class="plain">{list(p.popular, true)}</ul> }.into_any()
-                }}
-            </section>
+            {card("recent-h", "Recently viewed", "What you open in the catalog shows up here.", p.recent, false)}
+            {card("popular-h", "Popular with your teams", "What your teammates open most in the last 30 days shows up here.", p.popular, true)}
         </div>
     }
 }

@@ -187,19 +187,21 @@ fn json_rows(sqlite: bool) -> &'static str {
     if sqlite { "jsonb_each($1)" } else { "jsonb_array_elements($1::jsonb) AS j(value)" }
 }
 
-/// `value->>0, value->>1, …` for the columns of a [`json_rows`] select, cast where a column
-/// is not text (`n` for BIGINT, `b` for BOOLEAN, `t` for text).
-fn json_cells(types: &str) -> String {
-    types
-        .chars()
-        .enumerate()
-        .map(|(i, t)| match t {
-            'n' => format!("CAST(value->>{i} AS BIGINT)"),
-            'b' => format!("CAST(value->>{i} AS BOOLEAN)"),
-            _ => format!("value->>{i}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Cell `i` of a [`json_rows`] row, cast where its column is not text (`n` for BIGINT, `b` for
+/// BOOLEAN, `t` for text).
+fn json_cell(i: usize, t: char) -> String {
+    match t {
+        'n' => format!("CAST(value->>{i} AS BIGINT)"),
+        'b' => format!("CAST(value->>{i} AS BOOLEAN)"),
+        _ => format!("value->>{i}"),
+    }
+}
+
+/// `SELECT value->>0, value->>1, … FROM <json_rows>`: every cell of the rows, typed by `types`
+/// (one letter per cell, as [`json_cell`]).
+fn json_select(types: &str, sqlite: bool) -> String {
+    let cells: Vec<String> = types.chars().enumerate().map(|(i, t)| json_cell(i, t)).collect();
+    format!("SELECT {} FROM {}", cells.join(", "), json_rows(sqlite))
 }
 
 /// `CASE relation WHEN 'ownedBy' THEN 'ownerOf' … END`: a stored relation seen from its target.
@@ -418,6 +420,11 @@ macro_rules! sql_store {
                 })
             }
 
+            /// `sql` with its rows bound as one JSON text (what [`json_rows`] reads).
+            fn bulk<'q>(sql: String, rows: Vec<serde_json::Value>) -> sqlx::query::Query<'q, $Db, <$Db as sqlx::Database>::Arguments> {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(rows).to_string())
+            }
+
             /// Writes (inserts or replaces) search entries inside the caller's transaction.
             async fn index(tx: &mut sqlx::Transaction<'static, $Db>, docs: &[&SearchDoc]) -> StoreResult<()> {
                 if docs.is_empty() {
@@ -429,13 +436,12 @@ macro_rules! sql_store {
                     .collect();
                 // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join constraint.
                 let sql = format!(
-                    "INSERT INTO search_documents ({SEARCH_COLUMNS}) SELECT {} FROM {} WHERE true ON CONFLICT (doc_key) DO UPDATE SET \
+                    "INSERT INTO search_documents ({SEARCH_COLUMNS}) {} WHERE true ON CONFLICT (doc_key) DO UPDATE SET \
                      kind = excluded.kind, entity_ref = excluded.entity_ref, name = excluded.name, title = excluded.title, \
                      summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url",
-                    json_cells("ttttttttt"),
-                    json_rows($sqlite)
+                    json_select("ttttttttt", $sqlite)
                 );
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(rows).to_string()).execute(&mut **tx).await.map_err(err)?;
+                Self::bulk(sql, rows).execute(&mut **tx).await.map_err(err)?;
                 Ok(())
             }
 
@@ -468,8 +474,8 @@ macro_rules! sql_store {
                         ])
                     })
                     .collect();
-                let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT {} FROM {}", json_cells("ntttttttttttt"), json_rows($sqlite));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(cells).to_string()).execute(&mut **tx).await.map_err(err)?;
+                let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", json_select("ntttttttttttt", $sqlite));
+                Self::bulk(sql, cells).execute(&mut **tx).await.map_err(err)?;
                 Ok(rows)
             }
 
@@ -866,9 +872,6 @@ macro_rules! sql_store {
                 }
                 let (_g, mut tx) = self.writer().await?;
                 // Each table is written with one statement whose rows are a JSON array (json_rows).
-                let bulk = |sql: String, rows: Vec<serde_json::Value>| {
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(rows).to_string())
-                };
                 let entity_row = |e: &CatalogRecord| {
                     serde_json::json!([
                         e.entity_ref, e.created_at, e.kind, e.namespace, e.name, e.title, e.description, e.spec_type, e.lifecycle,
@@ -879,34 +882,36 @@ macro_rules! sql_store {
                 let (inserts, updates): (Vec<&CatalogRecord>, Vec<&CatalogRecord>) = writes.iter().map(|w| &w.rec).partition(|r| r.version == 1);
                 if !inserts.is_empty() {
                     let sql = format!(
-                        "INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) SELECT {} FROM {}",
-                        json_cells(ENTITY_CELLS),
-                        json_rows($sqlite)
+                        "INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) {}",
+                        json_select(ENTITY_CELLS, $sqlite)
                     );
-                    bulk(sql, inserts.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
+                    Self::bulk(sql, inserts.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
                 }
                 if !updates.is_empty() {
                     // Each row only from the version its writer read: fewer rows changed than sent
                     // means someone else changed one of them meanwhile.
-                    let cells = json_cells(ENTITY_CELLS);
-                    let cells: Vec<&str> = cells.split(", ").collect();
-                    let sets: Vec<String> = ENTITY_FIELDS.split(", ").zip(&cells[2..]).map(|(f, c)| format!("{f} = {c}")).collect();
+                    // Cells 0 and 1 are the reference and the creation time; the fields follow.
+                    let sets: Vec<String> = ENTITY_FIELDS
+                        .split(", ")
+                        .zip(ENTITY_CELLS.chars().enumerate().skip(2))
+                        .map(|(f, (i, t))| format!("{f} = {}", json_cell(i, t)))
+                        .collect();
                     let sql = format!(
                         "UPDATE catalog_entities SET {} FROM {} WHERE entity_ref = {} AND catalog_entities.version = {} - 1",
                         sets.join(", "),
                         json_rows($sqlite),
-                        cells[0],
-                        cells[13]
+                        json_cell(0, 't'),
+                        json_cell(13, 'n')
                     );
-                    let done = bulk(sql, updates.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
+                    let done = Self::bulk(sql, updates.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
                     if done.rows_affected() != updates.len() as u64 {
                         return Err(StoreError::Conflict("an entity was changed concurrently".into()));
                     }
                     // What they declared before goes; what they declare now is inserted below.
                     let refs: Vec<serde_json::Value> = updates.iter().map(|e| serde_json::json!([e.entity_ref])).collect();
                     for (table, key) in [("catalog_tags", "entity_ref"), ("catalog_relations", "origin_ref")] {
-                        let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT value->>0 FROM {})", json_rows($sqlite));
-                        bulk(sql, refs.clone()).execute(&mut *tx).await.map_err(err)?;
+                        let sql = format!("DELETE FROM {table} WHERE {key} IN ({})", json_select("t", $sqlite));
+                        Self::bulk(sql, refs.clone()).execute(&mut *tx).await.map_err(err)?;
                     }
                 }
                 let mut tags = Vec::new();
@@ -922,16 +927,15 @@ macro_rules! sql_store {
                     );
                 }
                 if !tags.is_empty() {
-                    let sql = format!("INSERT INTO catalog_tags (entity_ref, tag) SELECT {} FROM {}", json_cells("tt"), json_rows($sqlite));
-                    bulk(sql, tags).execute(&mut *tx).await.map_err(err)?;
+                    let sql = format!("INSERT INTO catalog_tags (entity_ref, tag) {}", json_select("tt", $sqlite));
+                    Self::bulk(sql, tags).execute(&mut *tx).await.map_err(err)?;
                 }
                 if !relations.is_empty() {
                     let sql = format!(
-                        "INSERT INTO catalog_relations (origin_ref, relation, target_ref) SELECT {} FROM {} WHERE true ON CONFLICT DO NOTHING",
-                        json_cells("ttt"),
-                        json_rows($sqlite)
+                        "INSERT INTO catalog_relations (origin_ref, relation, target_ref) {} WHERE true ON CONFLICT DO NOTHING",
+                        json_select("ttt", $sqlite)
                     );
-                    bulk(sql, relations).execute(&mut *tx).await.map_err(err)?;
+                    Self::bulk(sql, relations).execute(&mut *tx).await.map_err(err)?;
                 }
                 sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();

@@ -632,11 +632,16 @@ impl Services {
             .collect();
         let mut owned = Vec::new();
         for team in teams {
-            let query = CatalogQuery { owner: Some(format!("group:default/{team}")), page_size: Some(8), ..Default::default() };
-            let page = self.catalog_list(caller, &query, false).await?;
+            let page = self.team_owned(caller, &team, 8).await?;
             owned.push(TeamOwned { team, page });
         }
         Ok(HomePicks { recent, popular, owned })
+    }
+
+    /// The first `limit` entities a team owns (no facet counts).
+    pub async fn team_owned(&self, caller: &Caller, team: &str, limit: i64) -> Result<CatalogPage, AppError> {
+        let query = CatalogQuery { owner: Some(format!("group:default/{team}")), page_size: Some(limit), ..Default::default() };
+        self.catalog_list(caller, &query, false).await
     }
 
     /// Replaces one entity's descriptor if it is still at `version` (what the editor loaded):

@@ -27,8 +27,8 @@ const LEASE_MINUTES: i64 = 10;
 /// What was read from disk: catalog files with their text, problems, and docs per entity.
 #[derive(Debug, Default)]
 pub struct Reading {
-    /// (path relative to the repository, text).
-    pub files: Vec<(String, String)>,
+    /// (path relative to the repository, its documents as parsed).
+    pub files: Vec<(String, Vec<Result<Entity, catalog::DocumentError>>)>,
     pub problems: Vec<String>,
     /// (entity reference, doc path, title, Markdown).
     pub docs: Vec<(String, String, String, String)>,
@@ -126,13 +126,14 @@ pub fn read_location(target: &Path, repo: &Path) -> Reading {
             }
         };
         let dir = file.parent().unwrap_or(repo).to_path_buf();
-        for entity in catalog::parse_documents(&text).into_iter().flatten() {
-            follow_targets(&entity, &dir, repo, &mut queue, &mut reading.problems);
-            collect_docs(&entity, &dir, repo, &mut reading);
+        let documents = catalog::parse_documents(&text);
+        for entity in documents.iter().flatten() {
+            follow_targets(entity, &dir, repo, &mut queue, &mut reading.problems);
+            collect_docs(entity, &dir, repo, &mut reading);
         }
-        reading.files.push((rel(&file), text));
+        reading.files.push((rel(&file), documents));
     }
-    reading.files.sort();
+    reading.files.sort_by(|a, b| a.0.cmp(&b.0));
     reading
 }
 
@@ -332,20 +333,23 @@ impl Services {
         // Every file's documents are applied together (large transactions, not one per file);
         // each outcome is then given back its file and its position in that file.
         let mut parsed = Vec::new();
-        let mut origin: Vec<(&str, usize)> = Vec::new();
-        for (file, text) in &reading.files {
-            for (position, mut doc) in catalog::parse_documents(text).into_iter().enumerate() {
+        let mut origin: Vec<(usize, usize)> = Vec::new();
+        let mut files = Vec::new();
+        for (file, documents) in reading.files {
+            for (position, mut doc) in documents.into_iter().enumerate() {
                 if let Err(e) = &mut doc {
                     e.index = parsed.len();
                 }
                 parsed.push(doc);
-                origin.push((file.as_str(), position));
+                origin.push((files.len(), position));
             }
+            files.push(file);
         }
         let mut apply = self.apply_entities(Applier::System, parsed, &source).await?;
         let mut found: BTreeSet<String> = BTreeSet::new();
         for d in &mut apply.documents {
             let (file, position) = origin[d.index];
+            let file = &files[file];
             d.index = position;
             match (&d.entity_ref, d.outcome.as_str()) {
                 (Some(r), "created" | "updated" | "unchanged") => {
@@ -376,7 +380,7 @@ impl Services {
             if problems.len() > 20 {
                 shown.push(format!("… and {} more", problems.len() - 20));
             }
-            if !reading.files.is_empty() {
+            if !files.is_empty() {
                 shown.push("Nothing was marked orphaned this time, because the read was not clean.".into());
             }
             shown.join("\n")
@@ -384,6 +388,6 @@ impl Services {
         let status = if error.is_some() { "error" } else { "ok" };
         self.store.location_finish(&location.id, status, error.as_deref(), &now()).await.map_err(db)?;
         let location = self.location(&location.id).await?;
-        Ok(RefreshReport { location, files: reading.files.into_iter().map(|(f, _)| f).collect(), apply, docs_written, orphaned })
+        Ok(RefreshReport { location, files, apply, docs_written, orphaned })
     }
 }
