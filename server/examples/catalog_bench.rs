@@ -400,7 +400,8 @@ async fn run(args: Args) -> Result<(), String> {
         return Err(format!("{failed} documents were not created; first error: {}", first_error.unwrap_or_default()));
     }
     if args.ingest_only {
-        return Ok(());
+        drop(services);
+        return clean_up(db, args.keep).await;
     }
 
     // ---- caller: the demo viewer, built like seed.rs builds the admin caller ----
@@ -658,17 +659,21 @@ async fn run(args: Args) -> Result<(), String> {
     println!("      {:<42} {:>9.2}", "sum, first page (10 queries)", sum("first page"));
     println!("      {:<42} {:>9.2}", "sum, filter (10 queries)", sum("filter"));
 
-    // ---- clean up ----
     drop(services);
+    clean_up(db, args.keep).await
+}
+
+/// Removes the benchmark's database, or says where it is with `--keep`.
+async fn clean_up(db: Db, keep: bool) -> Result<(), String> {
     match db {
         Db::Sqlite { _dir, path } => {
-            if args.keep {
+            if keep {
                 let kept = _dir.keep();
                 println!("    kept {} (in {})", path.display(), kept.display());
             }
         }
         Db::Postgres { admin_url, name } => {
-            if args.keep {
+            if keep {
                 println!("    kept postgres database {name}");
             } else {
                 use sqlx::Executor;

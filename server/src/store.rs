@@ -214,6 +214,8 @@ fn reverse_relation_sql() -> String {
 }
 
 const SEARCH_COLUMNS: &str = "doc_key, kind, entity_ref, name, title, summary, owner_ref, body, url";
+/// A search result's columns, its body cut to what ranking and snippets read.
+const DOC_COLUMNS: &str = "d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, substr(d.body, 1, 2000) AS body, d.url";
 
 /// Escapes a LIKE pattern's wildcards (the queries say `ESCAPE '\'`).
 fn like_escape(s: &str) -> String {
@@ -388,6 +390,28 @@ macro_rules! sql_store {
                     body: r.try_get("body").map_err(err)?,
                     url: r.try_get("url").map_err(err)?,
                 })
+            }
+
+            /// Where matches of `spec` come from: FROM and WHERE (kind and limit left out), the
+            /// values to bind in order from $1, and the ORDER BY that ranks alike ones (exact ones
+            /// come in the index's own order: the caller ranks them, names first, and scoring
+            /// would read every match). With `kinds_only`, only `d.id` and `d.kind` are read (on
+            /// SQLite from a small index instead of each match's whole row).
+            fn matching(spec: &SearchSpec, kinds_only: bool) -> (String, Vec<String>, &'static str) {
+                if $sqlite {
+                    let hint = if kinds_only { " INDEXED BY search_kinds" } else { "" };
+                    // bm25 ranks documents sharing more of the query's trigrams first.
+                    let order = if spec.fuzzy { " ORDER BY bm25(search_fts, 10.0, 5.0, 1.0)" } else { "" };
+                    let from = format!("FROM search_fts JOIN search_documents d{hint} ON d.id = search_fts.rowid WHERE search_fts MATCH $1");
+                    (from, vec![fts_query(spec)], order)
+                } else if spec.fuzzy {
+                    let from = "FROM search_documents d WHERE $1 <% d.haystack".to_string();
+                    (from, vec![spec.terms.join(" ")], " ORDER BY word_similarity($1, d.haystack) DESC")
+                } else {
+                    let conds: Vec<String> = (1..=spec.terms.len()).map(|i| format!("d.haystack LIKE ${i} ESCAPE '\\'")).collect();
+                    let binds = spec.terms.iter().map(|t| format!("%{}%", like_escape(t))).collect();
+                    (format!("FROM search_documents d WHERE {}", conds.join(" AND ")), binds, "")
+                }
             }
 
             fn doc(r: &<$Db as sqlx::Database>::Row) -> StoreResult<DocRecord> {
@@ -1146,45 +1170,19 @@ macro_rules! sql_store {
                 if spec.terms.is_empty() {
                     return Ok(Vec::new());
                 }
-                let columns = "d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, substr(d.body, 1, 2000) AS body, d.url";
-                let rows = if $sqlite {
-                    let kind = if spec.kind.is_some() { " AND d.kind = $3" } else { "" };
-                    // Exact matches are ranked by the caller (names first), so they are not
-                    // scored here (scoring reads every match); alike ones are ordered by bm25,
-                    // which ranks documents sharing more of the query's trigrams first.
-                    let order = if spec.fuzzy { " ORDER BY bm25(search_fts, 10.0, 5.0, 1.0)" } else { "" };
-                    let sql = format!(
-                        "SELECT {columns} FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid \
-                         WHERE search_fts MATCH $1{kind}{order} LIMIT $2"
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(fts_query(spec)).bind(spec.limit);
-                    if let Some(k) = &spec.kind {
-                        q = q.bind(k);
-                    }
-                    q.fetch_all(&self.pool).await.map_err(err)?
-                } else {
-                    let phrase = spec.terms.join(" ");
-                    let (condition, binds, order) = if spec.fuzzy {
-                        ("$1 <% d.haystack".to_string(), vec![phrase.clone()], " ORDER BY word_similarity($1, d.haystack) DESC")
-                    } else {
-                        let conds: Vec<String> = (0..spec.terms.len()).map(|i| format!("d.haystack LIKE ${} ESCAPE '\\'", i + 1)).collect();
-                        let binds = spec.terms.iter().map(|t| format!("%{}%", like_escape(t))).collect();
-                        (conds.join(" AND "), binds, "")
-                    };
-                    let n = binds.len();
-                    let kind = if spec.kind.is_some() { format!(" AND d.kind = ${}", n + 2) } else { String::new() };
-                    let sql = format!("SELECT {columns} FROM search_documents d WHERE {condition}{kind}{order} LIMIT ${}", n + 1);
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for b in &binds {
-                        q = q.bind(b);
-                    }
-                    q = q.bind(spec.limit);
-                    if let Some(k) = &spec.kind {
-                        q = q.bind(k);
-                    }
-                    q.fetch_all(&self.pool).await.map_err(err)?
-                };
-                rows.iter().map(Self::search_doc).collect()
+                let (from, binds, order) = Self::matching(spec, false);
+                let n = binds.len();
+                let kind = if spec.kind.is_some() { format!(" AND d.kind = ${}", n + 2) } else { String::new() };
+                let sql = format!("SELECT {DOC_COLUMNS} {from}{kind}{order} LIMIT ${}", n + 1);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in binds {
+                    q = q.bind(b);
+                }
+                q = q.bind(spec.limit);
+                if let Some(k) = &spec.kind {
+                    q = q.bind(k);
+                }
+                q.fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::search_doc).collect()
             }
 
             async fn search_by_name(&self, prefix: &str, kind: Option<&str>, limit: i64) -> StoreResult<Vec<SearchDoc>> {
@@ -1204,31 +1202,14 @@ macro_rules! sql_store {
                     return Ok(Vec::new());
                 }
                 // Counted over the first SEARCH_COUNT_CAP matches: beyond that a person is told "more".
-                let q = if $sqlite {
-                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
-                        "SELECT kind, COUNT(*) FROM (SELECT d.kind AS kind FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid \
-                         WHERE search_fts MATCH $1 LIMIT {SEARCH_COUNT_CAP}) m GROUP BY kind ORDER BY COUNT(*) DESC, kind"
-                    )))
-                    .bind(fts_query(spec))
-                } else if spec.fuzzy {
-                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
-                        "SELECT kind, COUNT(*) FROM (SELECT d.kind AS kind FROM search_documents d WHERE $1 <% d.haystack LIMIT {SEARCH_COUNT_CAP}) m \
-                         GROUP BY kind ORDER BY COUNT(*) DESC, kind"
-                    )))
-                    .bind(spec.terms.join(" "))
-                } else {
-                    let conds: Vec<String> = (1..=spec.terms.len()).map(|i| format!("d.haystack LIKE ${i} ESCAPE '\\'")).collect();
-                    let sql = format!(
-                        "SELECT kind, COUNT(*) FROM (SELECT d.kind AS kind FROM search_documents d WHERE {} LIMIT {SEARCH_COUNT_CAP}) m \
-                         GROUP BY kind ORDER BY COUNT(*) DESC, kind",
-                        conds.join(" AND ")
-                    );
-                    let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
-                    for t in &spec.terms {
-                        q = q.bind(format!("%{}%", like_escape(t)));
-                    }
-                    q
-                };
+                let (from, binds, _) = Self::matching(spec, true);
+                let sql = format!(
+                    "SELECT kind, COUNT(*) FROM (SELECT d.kind AS kind {from} LIMIT {SEARCH_COUNT_CAP}) m GROUP BY kind ORDER BY COUNT(*) DESC, kind"
+                );
+                let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+                for b in binds {
+                    q = q.bind(b);
+                }
                 q.fetch_all(&self.pool).await.map_err(err)
             }
 

@@ -121,6 +121,43 @@ async fn catalog_writes_are_whole_and_a_stale_version_changes_nothing() {
 }
 
 #[tokio::test]
+async fn search_counts_per_kind_up_to_the_cap_and_a_kind_narrows_matches() {
+    use app::core::store::{SearchSpec, SEARCH_COUNT_CAP};
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let l = db.label;
+        // 1,100 components mention "needle", then three APIs do: written after the cap.
+        let mut writes: Vec<CatalogWrite> = (0..1100).map(|i| entity(&format!("widget-{i:04}"), 1, &["needle"], "group:default/one")).collect();
+        for i in 0..3 {
+            let mut api = entity(&format!("needle-api-{i}"), 1, &["needle"], "group:default/one");
+            api.search.kind = "API".into();
+            writes.push(api);
+        }
+        store.catalog_write(&writes).await.unwrap();
+
+        let spec = SearchSpec { terms: vec!["needle".into()], fuzzy: false, kind: None, limit: 200 };
+        assert_eq!(store.search(&spec).await.unwrap().len(), 200, "[{l}] at most the limit");
+        let counts = store.search_counts(&spec).await.unwrap();
+        assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), SEARCH_COUNT_CAP, "[{l}] counted up to the cap: {counts:?}");
+        assert_eq!(counts[0].0, "Component", "[{l}] most frequent first: {counts:?}");
+
+        // Asked for APIs only: all three, though they lie beyond the counted matches.
+        let apis = SearchSpec { kind: Some("API".into()), ..spec.clone() };
+        let mut found: Vec<String> = store.search(&apis).await.unwrap().into_iter().map(|d| d.doc_key).collect();
+        found.sort();
+        assert_eq!(found, (0..3).map(|i| format!("entity:component:default/needle-api-{i}")).collect::<Vec<_>>(), "[{l}]");
+
+        // Under the cap, counts are exact per kind; nothing found is no count.
+        let few = SearchSpec { terms: vec!["widget-000".into()], ..spec.clone() };
+        assert_eq!(store.search_counts(&few).await.unwrap(), [("Component".to_string(), 10)], "[{l}]");
+        let both = SearchSpec { terms: vec!["needle-api".into()], ..spec.clone() };
+        assert_eq!(store.search_counts(&both).await.unwrap(), [("API".to_string(), 3)], "[{l}]");
+        let none = SearchSpec { terms: vec!["haystack".into()], ..spec };
+        assert_eq!(store.search_counts(&none).await.unwrap(), [], "[{l}]");
+    }
+}
+
+#[tokio::test]
 async fn migrations_are_idempotent_and_environments_exist() {
     for db in databases().await {
         let store = server::store::connect(&db.url).await.expect("first open");
