@@ -171,6 +171,12 @@ fn catalog_where(f: &CatalogFilter, skip: Option<Facet>) -> (String, Vec<String>
     (sql, binds)
 }
 
+/// ORDER BY of a catalog list (every sort is served by an index).
+fn sort_order(sort: CatalogSort) -> String {
+    let (keys, descending) = sort.columns();
+    keys.iter().map(|c| if descending { format!("e.{c} DESC") } else { format!("e.{c}") }).collect::<Vec<_>>().join(", ")
+}
+
 /// `$start, $start+1, …` (`n` placeholders). Lists keep to about 500 placeholders: SQLite looks
 /// each one up by name in a list, so binding costs grow with the square of their number (bulk
 /// writes bind one JSON text instead, [`json_rows`]).
@@ -1057,14 +1063,18 @@ macro_rules! sql_store {
             }
 
             async fn catalog_page(&self, f: &CatalogFilter) -> StoreResult<Vec<CatalogRecord>> {
-                let (clause, binds) = catalog_where(f, None);
+                let (mut clause, mut binds) = catalog_where(f, None);
                 let columns = CATALOG_COLUMNS.replace("body, ", "").replace(", ", ", e.");
+                let (keys, descending) = f.sort.columns();
+                if let Some(after) = &f.after {
+                    // A row comparison: the ordering index is entered at the anchor.
+                    let start = binds.len() + 1;
+                    let cols: Vec<String> = keys.iter().map(|c| format!("e.{c}")).collect();
+                    clause.push_str(&format!(" AND ({}) {} ({})", cols.join(", "), if descending { "<" } else { ">" }, marks(start, after.len())));
+                    binds.extend(after.iter().cloned());
+                }
+                let order = sort_order(f.sort);
                 let n = binds.len();
-                let order = match f.sort {
-                    CatalogSort::Kind => "e.kind, e.name, e.namespace",
-                    CatalogSort::Name => "e.name, e.namespace, e.entity_ref",
-                    CatalogSort::Updated => "e.updated_at DESC, e.entity_ref DESC",
-                };
                 // The page is chosen from the ordering index alone, then its rows are read: a deep
                 // page skips index entries, not table rows.
                 let sql = format!(
@@ -1080,6 +1090,25 @@ macro_rules! sql_store {
                 let rows = q.bind(f.limit).bind(f.offset).fetch_all(&self.pool).await.map_err(err)?;
                 let records = rows.iter().map(|r| Self::catalog(r, false)).collect::<StoreResult<Vec<_>>>()?;
                 self.with_tags(records).await
+            }
+
+            async fn catalog_anchors(&self, f: &CatalogFilter, step: i64) -> StoreResult<Vec<SortKey>> {
+                let (clause, binds) = catalog_where(f, None);
+                let (keys, _) = f.sort.columns();
+                let inner: Vec<String> = keys.iter().map(|c| format!("e.{c}")).collect();
+                let sql = format!(
+                    "SELECT {} FROM (SELECT {}, ROW_NUMBER() OVER (ORDER BY {}) AS n FROM catalog_entities e{clause}) a \
+                     WHERE n % {step} = 0 ORDER BY n",
+                    keys.join(", "),
+                    inner.join(", "),
+                    sort_order(f.sort)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    q = q.bind(b.clone());
+                }
+                let rows = q.fetch_all(&self.pool).await.map_err(err)?;
+                rows.iter().map(|r| (0..keys.len()).map(|i| r.try_get::<String, _>(i).map_err(err)).collect()).collect()
             }
 
             async fn catalog_count(&self, f: &CatalogFilter) -> StoreResult<i64> {

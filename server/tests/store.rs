@@ -158,6 +158,60 @@ async fn search_counts_per_kind_up_to_the_cap_and_a_kind_narrows_matches() {
 }
 
 #[tokio::test]
+async fn deep_pages_start_from_anchors_and_match_plain_offsets() {
+    use app::core::store::{CatalogFilter, CatalogSort};
+    use app::types::CatalogQuery;
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let l = db.label;
+        let services = Services::new(store.clone(), Default::default());
+        server::seed::seed_demo(&services).await.unwrap();
+        let (_, admin) = services.login(&Caller::default(), "admin", "demo-password").await.unwrap();
+        let admin = Caller { principal: Some(admin), ..Default::default() };
+        // 2,450 entities, every third owned by team two, written in an order unlike any sort.
+        let writes: Vec<CatalogWrite> = (0..2450)
+            .map(|i| {
+                let n = (i * 7919) % 2450;
+                entity(&format!("item-{n:05}"), 1, &[], if n % 3 == 0 { "group:default/two" } else { "group:default/one" })
+            })
+            .collect();
+        store.catalog_write(&writes).await.unwrap();
+
+        let plain = |sort: CatalogSort, owner: Option<&str>, page: i64, size: i64| {
+            let store = store.clone();
+            let f = CatalogFilter { owner_ref: owner.map(str::to_string), sort, offset: (page - 1) * size, limit: size, ..Default::default() };
+            async move { store.catalog_page(&f).await.unwrap().into_iter().map(|r| r.entity_ref).collect::<Vec<_>>() }
+        };
+        let listed = |sort: &str, owner: Option<&str>, page: i64, size: i64| {
+            let q = CatalogQuery { sort: Some(sort.into()), owner: owner.map(str::to_string), page: Some(page), page_size: Some(size), ..Default::default() };
+            let (services, admin) = (&services, &admin);
+            async move { services.catalog_list(admin, &q, false).await.unwrap().items.into_iter().map(|e| e.entity_ref).collect::<Vec<_>>() }
+        };
+        for (name, sort) in [("kind", CatalogSort::Kind), ("name", CatalogSort::Name), ("updated", CatalogSort::Updated)] {
+            for owner in [None, Some("group:default/two")] {
+                // Pages before, at, across and after anchors (every 1,000th entity), the last
+                // page, and past the end.
+                for (page, size) in [(1, 50), (20, 50), (21, 50), (22, 50), (40, 50), (41, 50), (49, 50), (3, 500), (7, 400), (60, 50)] {
+                    let want = plain(sort, owner, page, size).await;
+                    assert_eq!(listed(name, owner, page, size).await, want, "[{l}] sort {name}, owner {owner:?}, page {page} of {size}");
+                }
+            }
+        }
+        assert_eq!(listed("name", None, 49, 50).await.last().map(String::as_str), Some("component:default/item-02449"), "[{l}]");
+
+        // After a change the anchors are read again: deleting the first 30 entities by name
+        // moves every later one forward.
+        for n in 0..30 {
+            let r = format!("component:default/item-{n:05}");
+            let version = store.catalog_get(&r).await.unwrap().unwrap().version;
+            store.catalog_delete(&r, version, draft("catalog.delete", None)).await.unwrap();
+        }
+        assert_eq!(listed("name", None, 21, 50).await, plain(CatalogSort::Name, None, 21, 50).await, "[{l}] after deletes");
+        assert_eq!(listed("name", None, 21, 50).await[0], "component:default/item-01030", "[{l}]");
+    }
+}
+
+#[tokio::test]
 async fn migrations_are_idempotent_and_environments_exist() {
     for db in databases().await {
         let store = server::store::connect(&db.url).await.expect("first open");

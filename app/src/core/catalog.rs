@@ -10,6 +10,7 @@ use crate::authz::{decide, Action};
 use crate::catalog::{self, derive_relations, owner_team, Entity, EntityRef};
 use crate::error::{AppError, FieldErrors};
 use crate::types::*;
+use std::sync::Arc;
 
 /// Who applies: a person (authorized per entity) or the platform itself (seeding, locations).
 #[derive(Clone, Copy)]
@@ -25,6 +26,8 @@ use super::service::db;
 #[derive(Default)]
 pub struct CountCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (i64, i64, Option<Facets>)>>,
+    /// Per filter and sort: the generation and the sort key of every [`ANCHOR_STEP`]th entity.
+    anchors: std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<Vec<SortKey>>)>>,
     /// Entities this process wrote by large imports: (in all, in all when statistics were last
     /// refreshed).
     imported: std::sync::Mutex<(usize, usize)>,
@@ -49,9 +52,23 @@ impl CountCache {
 
     const CAPACITY: usize = 512;
 
-    /// Forgets every count (the benchmark measures uncached lists with it).
+    /// Forgets every count and anchor (the benchmark measures uncached lists with it).
     pub fn clear(&self) {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.anchors.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn anchors(&self, key: &str, generation: i64) -> Option<Arc<Vec<SortKey>>> {
+        let anchors = self.anchors.lock().unwrap_or_else(|e| e.into_inner());
+        anchors.get(key).filter(|(g, _)| *g == generation).map(|(_, a)| a.clone())
+    }
+
+    fn put_anchors(&self, key: String, generation: i64, anchors: Arc<Vec<SortKey>>) {
+        let mut all = self.anchors.lock().unwrap_or_else(|e| e.into_inner());
+        if all.len() >= Self::CAPACITY / 8 {
+            all.clear();
+        }
+        all.insert(key, (generation, anchors));
     }
 
     fn get(&self, key: &str, generation: i64, with_facets: bool) -> Option<(i64, Option<Facets>)> {
@@ -70,6 +87,9 @@ impl CountCache {
         entries.insert(key, (generation, total, facets));
     }
 }
+
+/// Entities between two anchors of a list (see `Services::anchored`).
+pub const ANCHOR_STEP: i64 = 1_000;
 
 /// Entities written per transaction when applying. Large transactions write each index page
 /// once per transaction rather than once per few hundred entities (10k entities on SQLite: 500
@@ -210,6 +230,7 @@ fn filter_of(q: &CatalogQuery) -> Result<CatalogFilter, AppError> {
         system_ref: lower(&q.system),
         namespace: lower(&q.namespace),
         sort,
+        after: None,
         offset: (page - 1).saturating_mul(page_size),
         limit: page_size,
     })
@@ -476,7 +497,7 @@ impl Services {
             filter.kind, filter.spec_type, filter.owner_ref, filter.lifecycle, filter.tag, filter.system_ref, filter.namespace
         );
         let cached = self.counts.get(&key, generation, with_facets);
-        let records = self.store.catalog_page(&filter).await.map_err(db)?;
+        let records = self.store.catalog_page(&self.anchored(&filter, &key, generation).await?).await.map_err(db)?;
         let (total, facets) = match cached {
             Some(hit) => hit,
             None => {
@@ -500,6 +521,37 @@ impl Services {
             page_size: filter.limit,
             facets: facets.unwrap_or_default(),
         })
+    }
+
+    /// The filter of a deep page, starting from the nearest anchor before it instead of the
+    /// first entity: the database skips at most ANCHOR_STEP entries, not half the catalog (at
+    /// 250,000 entities on PostgreSQL, 15 ms or more for the middle page). The anchors are read
+    /// once per filter and sort until the catalog changes.
+    async fn anchored(&self, filter: &CatalogFilter, key: &str, generation: i64) -> Result<CatalogFilter, AppError> {
+        if filter.offset < ANCHOR_STEP {
+            return Ok(filter.clone());
+        }
+        let key = format!("{key}|{:?}", filter.sort);
+        let anchors = match self.counts.anchors(&key, generation) {
+            Some(hit) => hit,
+            None => {
+                let _counting = self.counts.counting.lock().await;
+                match self.counts.anchors(&key, generation) {
+                    Some(hit) => hit,
+                    None => {
+                        let anchors = Arc::new(self.store.catalog_anchors(filter, ANCHOR_STEP).await.map_err(db)?);
+                        self.counts.put_anchors(key, generation, anchors.clone());
+                        anchors
+                    }
+                }
+            }
+        };
+        // Anchor j is entity number j·STEP: the page starts after it.
+        let j = (filter.offset / ANCHOR_STEP).min(anchors.len() as i64);
+        if j == 0 {
+            return Ok(filter.clone());
+        }
+        Ok(CatalogFilter { after: Some(anchors[j as usize - 1].clone()), offset: filter.offset - j * ANCHOR_STEP, ..filter.clone() })
     }
 
     /// The seven facet counts, queried at once (each is a scan of the filtered rows; on a

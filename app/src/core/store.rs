@@ -147,9 +147,15 @@ pub struct CatalogFilter {
     pub system_ref: Option<String>,
     pub namespace: Option<String>,
     pub sort: CatalogSort,
+    /// Where the page starts counting: after this sort key (an anchor from
+    /// `catalog_anchors`), else at the first entity. Only `catalog_page` reads it.
+    pub after: Option<SortKey>,
     pub offset: i64,
     pub limit: i64,
 }
+
+/// The values of a list's sort columns for one entity (see [`CatalogSort::columns`]).
+pub type SortKey = Vec<String>;
 
 /// The order of a catalog list; each is served by an index, so deep pages stay cheap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -164,6 +170,16 @@ pub enum CatalogSort {
 }
 
 impl CatalogSort {
+    /// The columns this sort orders by, together unique (so a sort key marks one place in the
+    /// list), and whether it is descending.
+    pub fn columns(self) -> (&'static [&'static str], bool) {
+        match self {
+            CatalogSort::Kind => (&["kind", "name", "namespace"], false),
+            CatalogSort::Name => (&["name", "namespace", "entity_ref"], false),
+            CatalogSort::Updated => (&["updated_at", "entity_ref"], true),
+        }
+    }
+
     pub const CHOICES: [(&'static str, CatalogSort); 3] =
         [("kind", CatalogSort::Kind), ("name", CatalogSort::Name), ("updated", CatalogSort::Updated)];
 }
@@ -337,6 +353,9 @@ pub trait Store: WorkflowStore + Send + Sync + 'static {
     async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
     /// One page of entities (without bodies) sorted by kind, name and namespace.
     async fn catalog_page(&self, filter: &CatalogFilter) -> StoreResult<Vec<CatalogRecord>>;
+    /// The sort keys of entities number `step`, 2·`step`, … (counting from 1) in the filter's
+    /// order (its page ignored): where deep pages start instead of skipping from the first.
+    async fn catalog_anchors(&self, filter: &CatalogFilter, step: i64) -> StoreResult<Vec<SortKey>>;
     /// How many entities match the filter (its page ignored).
     async fn catalog_count(&self, filter: &CatalogFilter) -> StoreResult<i64>;
     /// A number that changes with every catalog change (on any replica): cached counts are
