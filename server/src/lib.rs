@@ -23,13 +23,32 @@ use std::sync::Arc;
 /// they free; and it raises its threshold for returning large blocks to the system each time
 /// one is freed, so an import's transient buffers end up kept for good. Two arenas and a fixed
 /// 1 MiB threshold: after a 10k-entity import the process holds 122 MiB instead of 268 MiB,
-/// at the same speed. Call first thing in `main`.
+/// at the same speed. Small blocks freed in the middle of the heap still stay: a thread looks
+/// every few seconds and gives them back when more than 32 MiB are free (after a 250k-entity
+/// import on SQLite, 323 MiB resident become 105 MiB). Call first thing in `main`.
 pub fn keep_memory_lean() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; it is safe to call at any time.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    {
+        // SAFETY: mallopt only sets allocator parameters; it is safe to call at any time.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        }
+        static TRIMMER: std::sync::Once = std::sync::Once::new();
+        TRIMMER.call_once(|| {
+            let spawned = std::thread::Builder::new().name("memory-trim".into()).spawn(|| loop {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                // SAFETY: both only read and release the allocator's own free lists.
+                unsafe {
+                    if libc::mallinfo2().fordblks > 32 << 20 {
+                        libc::malloc_trim(0);
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "no memory trimming thread; freed memory stays with the process");
+            }
+        });
     }
 }
 
