@@ -967,9 +967,11 @@ macro_rules! sql_store {
                     );
                     Self::bulk(sql, relations).execute(&mut *tx).await.map_err(err)?;
                 }
-                sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();
                 Self::index(&mut tx, &docs).await?;
+                // Last, as they lock one row (and the audit chain): on PostgreSQL, transactions
+                // writing other entities meanwhile wait for each other only here.
+                sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 Self::append_all(&mut tx, writes.iter().map(|w| w.audit.clone()).collect()).await?;
                 tx.commit().await.map_err(err)
             }

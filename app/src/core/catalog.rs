@@ -96,6 +96,9 @@ pub const ANCHOR_STEP: i64 = 1_000;
 /// per transaction wrote 175 MB to the write-ahead log for a 42 MB database).
 pub const APPLY_BATCH: usize = 5000;
 
+/// Chunks written at once by one apply ([`Services::write_next`]).
+const WRITES_IN_FLIGHT: usize = 2;
+
 /// A chunk being written in the background ([`Services::write_next`]).
 struct Writing {
     chunk: Vec<(usize, Entity)>,
@@ -267,7 +270,7 @@ impl Services {
         let mut outcomes: Vec<DocumentOutcome> = Vec::with_capacity(parsed.len());
         let mut chunk: Vec<(usize, Entity)> = Vec::new();
         let mut in_chunk = std::collections::HashSet::new();
-        let mut writing: Option<Writing> = None;
+        let mut writing: std::collections::VecDeque<Writing> = Default::default();
         for (index, doc) in parsed.into_iter().enumerate() {
             match doc {
                 Err(e) => outcomes.push(DocumentOutcome {
@@ -292,7 +295,7 @@ impl Services {
             }
         }
         self.write_next(applier, chunk, in_chunk, source, &mut writing, &mut outcomes).await?;
-        if let Some(last) = writing {
+        for last in writing {
             outcomes.extend(self.written(applier, last, source).await?);
         }
         outcomes.sort_by_key(|o| o.index);
@@ -333,23 +336,28 @@ impl Services {
     }
 
     /// Checks `chunk` and starts writing it, in the background: the next chunk is checked while
-    /// this one is written (two cores at work). The chunk before it (`writing`) is finished
-    /// first, its outcomes added to `outcomes`; before `chunk` is checked when they share an
-    /// entity (the later document applies on top of the earlier one), else after.
+    /// this one is written, and up to [`WRITES_IN_FLIGHT`] chunks are written at once (each in a
+    /// transaction of its own: PostgreSQL writes each on a core of its own; SQLite's one writer
+    /// takes them in turn). Chunks being written that share an entity with `chunk` are finished
+    /// before it is checked (the later document applies on top of the earlier one); their
+    /// outcomes, and those of chunks finished to make room, are added to `outcomes` in order.
     async fn write_next(
         &self,
         applier: Applier<'_>,
         chunk: Vec<(usize, Entity)>,
         keys: std::collections::HashSet<String>,
         source: &str,
-        writing: &mut Option<Writing>,
+        writing: &mut std::collections::VecDeque<Writing>,
         outcomes: &mut Vec<DocumentOutcome>,
     ) -> Result<(), AppError> {
-        if let Some(before) = writing.take_if(|w| !w.keys.is_disjoint(&keys)) {
-            outcomes.extend(self.written(applier, before, source).await?);
+        if let Some(last_shared) = writing.iter().rposition(|w| !w.keys.is_disjoint(&keys)) {
+            for before in writing.drain(..=last_shared).collect::<Vec<_>>() {
+                outcomes.extend(self.written(applier, before, source).await?);
+            }
         }
         let (checked, writes) = self.check(applier, &chunk, source).await?;
-        if let Some(before) = writing.take() {
+        while writing.len() >= WRITES_IN_FLIGHT {
+            let before = writing.pop_front().expect("not empty");
             outcomes.extend(self.written(applier, before, source).await?);
         }
         let store = self.store.clone();
@@ -357,7 +365,7 @@ impl Services {
             let result = store.catalog_write(&writes).await;
             (writes, result)
         });
-        *writing = Some(Writing { chunk, keys, outcomes: checked, write });
+        writing.push_back(Writing { chunk, keys, outcomes: checked, write });
         Ok(())
     }
 
