@@ -351,7 +351,8 @@ pub trait Store: WorkflowStore + Send + Sync + 'static {
     async fn catalog_refs_from(&self, source: &str) -> StoreResult<Vec<String>>;
     /// Deletes an entity if its stored version is `version` (Conflict otherwise, NotFound if gone).
     async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()>;
-    /// One page of entities (without bodies) sorted by kind, name and namespace.
+    /// One page of entities (without bodies) in the filter's sort, counted from after
+    /// `filter.after` when it is set.
     async fn catalog_page(&self, filter: &CatalogFilter) -> StoreResult<Vec<CatalogRecord>>;
     /// The sort keys of entities number `step`, 2·`step`, … (counting from 1) in the filter's
     /// order (its page ignored): where deep pages start instead of skipping from the first.
