@@ -10,7 +10,6 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
 
-/// The signed-in user, loaded once by the frame and read by pages.
 /// The signed-in person, loaded for one `Suspense`: a page creates one per `Suspense` that needs
 /// it, before the `Suspense` (one resource read by two `Suspense` boundaries, as the top bar's
 /// and a page's, sometimes leaves the server's response hanging: leptos issue 4851).

@@ -144,6 +144,12 @@ fn declared_relations(entity: &Entity) -> Vec<RelationRow> {
         .collect()
 }
 
+/// The stored key of a reference as people write it (`Component:default/Payments` and
+/// `component:payments` are the same); a malformed one is an error on the field `ref`.
+pub(crate) fn reference_key(reference: &str) -> Result<String, AppError> {
+    EntityRef::parse(reference, None, catalog::DEFAULT_NAMESPACE).map(|r| r.key()).map_err(|e| AppError::field("ref", e.to_string()))
+}
+
 fn one_error(path: &str, message: impl Into<String>) -> FieldErrors {
     let mut errors = FieldErrors::new();
     errors.insert(if path.is_empty() { "document".into() } else { path.into() }, vec![message.into()]);
@@ -350,6 +356,9 @@ impl Services {
         writing: &mut std::collections::VecDeque<Writing>,
         outcomes: &mut Vec<DocumentOutcome>,
     ) -> Result<(), AppError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
         if let Some(last_shared) = writing.iter().rposition(|w| !w.keys.is_disjoint(&keys)) {
             for before in writing.drain(..=last_shared).collect::<Vec<_>>() {
                 outcomes.extend(self.written(applier, before, source).await?);
@@ -595,9 +604,7 @@ impl Services {
     /// One entity by reference (`kind:namespace/name`, `kind:name`; case does not matter).
     pub async fn catalog_entity(&self, caller: &Caller, reference: &str) -> Result<EntityDetail, AppError> {
         caller.require()?;
-        let key = EntityRef::parse(reference, None, catalog::DEFAULT_NAMESPACE)
-            .map_err(|e| AppError::field("ref", e.to_string()))?
-            .key();
+        let key = reference_key(reference)?;
         let rec = self
             .store
             .catalog_get(&key)

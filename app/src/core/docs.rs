@@ -73,9 +73,7 @@ impl Services {
     pub async fn entity_docs(&self, caller: &Caller, entity_ref: &str) -> Result<Vec<DocSummary>, AppError> {
         caller.require()?;
         // As the entity page's address spells it (`Component:default/Payments` finds the same).
-        let key = EntityRef::parse(entity_ref, None, catalog::DEFAULT_NAMESPACE)
-            .map_err(|e| AppError::field("ref", e.to_string()))?
-            .key();
+        let key = super::catalog::reference_key(entity_ref)?;
         Ok(self.store.docs_of(Some(&key)).await.map_err(db)?.iter().map(summary).collect())
     }
 
