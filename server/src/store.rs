@@ -193,6 +193,20 @@ fn json_rows(sqlite: bool) -> &'static str {
     if sqlite { "jsonb_each($1)" } else { "jsonb_array_elements($1::jsonb) AS j(value)" }
 }
 
+/// A statement and its rows, bound as one JSON text (what [`json_rows`] reads). Bulk writes are
+/// prepared before their transaction begins: serialising thousands of rows takes milliseconds,
+/// and SQLite's one writer would wait for it with the write lock held.
+struct Bulk {
+    sql: String,
+    rows: String,
+}
+
+impl Bulk {
+    fn new(sql: String, rows: Vec<serde_json::Value>) -> Self {
+        Bulk { sql, rows: serde_json::Value::from(rows).to_string() }
+    }
+}
+
 /// Cell `i` of a [`json_rows`] row, cast where its column is not text (`n` for BIGINT, `b` for
 /// BOOLEAN, `t` for text).
 fn json_cell(i: usize, t: char) -> String {
@@ -450,15 +464,16 @@ macro_rules! sql_store {
                 })
             }
 
-            /// `sql` with its rows bound as one JSON text (what [`json_rows`] reads).
-            fn bulk<'q>(sql: String, rows: Vec<serde_json::Value>) -> sqlx::query::Query<'q, $Db, <$Db as sqlx::Database>::Arguments> {
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::from(rows).to_string())
+            /// Runs a [`Bulk`] statement inside `tx`; the rows it changed.
+            async fn run(tx: &mut sqlx::Transaction<'static, $Db>, b: &Bulk) -> StoreResult<u64> {
+                let done = sqlx::query(sqlx::AssertSqlSafe(b.sql.as_str())).bind(b.rows.as_str()).execute(&mut **tx).await.map_err(err)?;
+                Ok(done.rows_affected())
             }
 
-            /// Writes (inserts or replaces) search entries inside the caller's transaction.
-            async fn index(tx: &mut sqlx::Transaction<'static, $Db>, docs: &[&SearchDoc]) -> StoreResult<()> {
+            /// The statement that writes (inserts or replaces) search entries; none for none.
+            fn index(docs: &[&SearchDoc]) -> Option<Bulk> {
                 if docs.is_empty() {
-                    return Ok(());
+                    return None;
                 }
                 let rows: Vec<serde_json::Value> = docs
                     .iter()
@@ -471,8 +486,7 @@ macro_rules! sql_store {
                      summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url",
                     json_select("ttttttttt", $sqlite)
                 );
-                Self::bulk(sql, rows).execute(&mut **tx).await.map_err(err)?;
-                Ok(())
+                Some(Bulk::new(sql, rows))
             }
 
             /// Chains and inserts audit entries, in order, inside the caller's transaction (on
@@ -505,7 +519,7 @@ macro_rules! sql_store {
                     })
                     .collect();
                 let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", json_select("ntttttttttttt", $sqlite));
-                Self::bulk(sql, cells).execute(&mut **tx).await.map_err(err)?;
+                Self::run(tx, &Bulk::new(sql, cells)).await?;
                 Ok(rows)
             }
 
@@ -900,8 +914,8 @@ macro_rules! sql_store {
                 if writes.is_empty() {
                     return Ok(());
                 }
-                let (_g, mut tx) = self.writer().await?;
-                // Each table is written with one statement whose rows are a JSON array (json_rows).
+                // Each table is written with one statement whose rows are a JSON array (json_rows),
+                // all prepared before the transaction begins.
                 let entity_row = |e: &CatalogRecord| {
                     serde_json::json!([
                         e.entity_ref, e.created_at, e.kind, e.namespace, e.name, e.title, e.description, e.spec_type, e.lifecycle,
@@ -910,13 +924,15 @@ macro_rules! sql_store {
                 };
                 const ENTITY_CELLS: &str = "tttttttttttttntbt";
                 let (inserts, updates): (Vec<&CatalogRecord>, Vec<&CatalogRecord>) = writes.iter().map(|w| &w.rec).partition(|r| r.version == 1);
-                if !inserts.is_empty() {
+                let insert = (!inserts.is_empty()).then(|| {
                     let sql = format!(
                         "INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) {}",
                         json_select(ENTITY_CELLS, $sqlite)
                     );
-                    Self::bulk(sql, inserts.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
-                }
+                    Bulk::new(sql, inserts.iter().map(|e| entity_row(e)).collect())
+                });
+                let mut update = None;
+                let mut undeclare = Vec::new();
                 if !updates.is_empty() {
                     // Each row only from the version its writer read: fewer rows changed than sent
                     // means someone else changed one of them meanwhile.
@@ -933,15 +949,12 @@ macro_rules! sql_store {
                         json_cell(0, 't'),
                         json_cell(13, 'n')
                     );
-                    let done = Self::bulk(sql, updates.iter().map(|e| entity_row(e)).collect()).execute(&mut *tx).await.map_err(err)?;
-                    if done.rows_affected() != updates.len() as u64 {
-                        return Err(StoreError::Conflict("an entity was changed concurrently".into()));
-                    }
+                    update = Some(Bulk::new(sql, updates.iter().map(|e| entity_row(e)).collect()));
                     // What they declared before goes; what they declare now is inserted below.
                     let refs: Vec<serde_json::Value> = updates.iter().map(|e| serde_json::json!([e.entity_ref])).collect();
                     for (table, key) in [("catalog_tags", "entity_ref"), ("catalog_relations", "origin_ref")] {
                         let sql = format!("DELETE FROM {table} WHERE {key} IN ({})", json_select("t", $sqlite));
-                        Self::bulk(sql, refs.clone()).execute(&mut *tx).await.map_err(err)?;
+                        undeclare.push(Bulk::new(sql, refs.clone()));
                     }
                 }
                 let mut tags = Vec::new();
@@ -956,23 +969,38 @@ macro_rules! sql_store {
                         w.relations.iter().filter(|r| seen.insert(*r)).map(|r| serde_json::json!([w.rec.entity_ref, r.relation, r.target_ref])),
                     );
                 }
+                let mut declare = Vec::new();
                 if !tags.is_empty() {
                     let sql = format!("INSERT INTO catalog_tags (entity_ref, tag) {}", json_select("tt", $sqlite));
-                    Self::bulk(sql, tags).execute(&mut *tx).await.map_err(err)?;
+                    declare.push(Bulk::new(sql, tags));
                 }
                 if !relations.is_empty() {
                     let sql = format!(
                         "INSERT INTO catalog_relations (origin_ref, relation, target_ref) {} WHERE true ON CONFLICT DO NOTHING",
                         json_select("ttt", $sqlite)
                     );
-                    Self::bulk(sql, relations).execute(&mut *tx).await.map_err(err)?;
+                    declare.push(Bulk::new(sql, relations));
                 }
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();
-                Self::index(&mut tx, &docs).await?;
+                declare.extend(Self::index(&docs));
+                let audits: Vec<AuditDraft> = writes.iter().map(|w| w.audit.clone()).collect();
+
+                let (_g, mut tx) = self.writer().await?;
+                if let Some(b) = &insert {
+                    Self::run(&mut tx, b).await?;
+                }
+                if let Some(b) = &update {
+                    if Self::run(&mut tx, b).await? != updates.len() as u64 {
+                        return Err(StoreError::Conflict("an entity was changed concurrently".into()));
+                    }
+                }
+                for b in undeclare.iter().chain(&declare) {
+                    Self::run(&mut tx, b).await?;
+                }
                 // Last, as they lock one row (and the audit chain): on PostgreSQL, transactions
                 // writing other entities meanwhile wait for each other only here.
                 sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
-                Self::append_all(&mut tx, writes.iter().map(|w| w.audit.clone()).collect()).await?;
+                Self::append_all(&mut tx, audits).await?;
                 tx.commit().await.map_err(err)
             }
 
@@ -1373,7 +1401,9 @@ macro_rules! sql_store {
                         return Err(StoreError::Conflict(format!("{} was changed concurrently", d.id)));
                     }
                 }
-                Self::index(&mut tx, &[search]).await?;
+                if let Some(b) = Self::index(&[search]) {
+                    Self::run(&mut tx, &b).await?;
+                }
                 Self::append(&mut tx, audit).await?;
                 tx.commit().await.map_err(err)
             }
