@@ -16,8 +16,10 @@
 //!   filter (kind=Component, lifecycle=production), a deep page (the middle page at 50 per page)
 //!   and get-by-reference on random existing references; p50/p90/p99/max;
 //! - throughput with 16 concurrent tasks for the first page and the filter, `--seconds` each;
-//! - where a list call's time goes (each store query of one first-page call, timed alone) and how
-//!   much of ingest is parsing and validation (measured on the first chunks, without storage);
+//! - where a list call's time goes (each store query of one first-page call, timed alone), where
+//!   a search's goes (its three store queries alone, and the three words whose search was slowest,
+//!   which is where a p99 comes from) and how much of ingest is parsing and validation (measured
+//!   on the first chunks, without storage);
 //! - resident memory (VmRSS, and the peak VmHWM) of this process at each stage.
 //!
 //! Every phase is bounded: a latency series stops early (and says so) after `--budget` seconds.
@@ -550,6 +552,8 @@ async fn run(args: Args) -> Result<(), String> {
     {
         use app::core::store::SearchSpec;
         let mut times: [Vec<Duration>; 4] = Default::default();
+        // Which words make the tail: the slowest whole searches, by word.
+        let mut by_word: Vec<(Duration, &str)> = Vec::new();
         for (i, w) in search_words.iter().take(200).enumerate() {
             let spec = SearchSpec { terms: vec![w.clone()], fuzzy: false, kind: None, limit: 200 };
             let t = Instant::now();
@@ -565,6 +569,7 @@ async fn run(args: Args) -> Result<(), String> {
             let q = SearchQuery { q: w.clone(), ..Default::default() };
             let _ = services.search(&caller, &q, Origin::Unlogged).await;
             times[3].push(t.elapsed());
+            by_word.push((t.elapsed(), w));
             if i > 0 && t.elapsed() > budget / 20 {
                 break;
             }
@@ -575,6 +580,10 @@ async fn run(args: Args) -> Result<(), String> {
         {
             d.sort_unstable();
             breakdown.push((label.to_string(), ms(pct(&d, 50.0))));
+        }
+        by_word.sort_unstable_by(|a, b| b.cmp(a));
+        for (took, w) in by_word.iter().take(3) {
+            breakdown.push((format!("search: slowest word '{w}' (one call)"), ms(*took)));
         }
     }
 
@@ -651,7 +660,7 @@ async fn run(args: Args) -> Result<(), String> {
     println!("    {:<40} {:>12}", "peak RSS (VmHWM) by end of ingest", format!("{hwm_ingest:.0} MiB"));
     println!("    {:<40} {:>12}", "RSS after the latency runs", format!("{rss_latency:.0} MiB"));
     println!("    {:<40} {:>12}", "RSS after throughput (peak)", format!("{rss_end:.0} MiB ({hwm_end:.0})"));
-    println!("    median of each store query of one list call (ms):");
+    println!("    median of each store query of one list call or search, and the slowest search words (ms):");
     for (label, v) in &breakdown {
         println!("      {label:<42} {v:>9.2}");
     }
