@@ -552,8 +552,6 @@ async fn run(args: Args) -> Result<(), String> {
     {
         use app::core::store::SearchSpec;
         let mut times: [Vec<Duration>; 4] = Default::default();
-        // Which words make the tail: the slowest whole searches, by word.
-        let mut by_word: Vec<(Duration, &str)> = Vec::new();
         for (i, w) in search_words.iter().take(200).enumerate() {
             let spec = SearchSpec { terms: vec![w.clone()], fuzzy: false, kind: None, limit: 200 };
             let t = Instant::now();
@@ -568,12 +566,15 @@ async fn run(args: Args) -> Result<(), String> {
             let t = Instant::now();
             let q = SearchQuery { q: w.clone(), ..Default::default() };
             let _ = services.search(&caller, &q, Origin::Unlogged).await;
-            times[3].push(t.elapsed());
-            by_word.push((t.elapsed(), w));
-            if i > 0 && t.elapsed() > budget / 20 {
+            let took = t.elapsed();
+            times[3].push(took);
+            if i > 0 && took > budget / 20 {
                 break;
             }
         }
+        // Which words make the tail: the slowest whole searches (times[3] follows search_words).
+        let mut slowest: Vec<(Duration, &String)> = times[3].iter().copied().zip(search_words.iter()).collect();
+        slowest.sort_unstable_by(|a, b| b.cmp(a));
         for (label, mut d) in ["search: names by prefix (20)", "search: substring matches (200)", "search: counts per kind", "search: whole search, not logged"]
             .into_iter()
             .zip(times)
@@ -581,8 +582,7 @@ async fn run(args: Args) -> Result<(), String> {
             d.sort_unstable();
             breakdown.push((label.to_string(), ms(pct(&d, 50.0))));
         }
-        by_word.sort_unstable_by(|a, b| b.cmp(a));
-        for (took, w) in by_word.iter().take(3) {
+        for (took, w) in slowest.iter().take(3) {
             breakdown.push((format!("search: slowest word '{w}' (one call)"), ms(*took)));
         }
     }

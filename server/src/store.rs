@@ -924,15 +924,16 @@ macro_rules! sql_store {
                 };
                 const ENTITY_CELLS: &str = "tttttttttttttntbt";
                 let (inserts, updates): (Vec<&CatalogRecord>, Vec<&CatalogRecord>) = writes.iter().map(|w| &w.rec).partition(|r| r.version == 1);
-                let insert = (!inserts.is_empty()).then(|| {
+                // The update, whose row count is checked, and then the rest in order.
+                let mut update = None;
+                let mut statements = Vec::new();
+                if !inserts.is_empty() {
                     let sql = format!(
                         "INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) {}",
                         json_select(ENTITY_CELLS, $sqlite)
                     );
-                    Bulk::new(sql, inserts.iter().map(|e| entity_row(e)).collect())
-                });
-                let mut update = None;
-                let mut undeclare = Vec::new();
+                    statements.push(Bulk::new(sql, inserts.iter().map(|e| entity_row(e)).collect()));
+                }
                 if !updates.is_empty() {
                     // Each row only from the version its writer read: fewer rows changed than sent
                     // means someone else changed one of them meanwhile.
@@ -954,7 +955,7 @@ macro_rules! sql_store {
                     let refs: Vec<serde_json::Value> = updates.iter().map(|e| serde_json::json!([e.entity_ref])).collect();
                     for (table, key) in [("catalog_tags", "entity_ref"), ("catalog_relations", "origin_ref")] {
                         let sql = format!("DELETE FROM {table} WHERE {key} IN ({})", json_select("t", $sqlite));
-                        undeclare.push(Bulk::new(sql, refs.clone()));
+                        statements.push(Bulk::new(sql, refs.clone()));
                     }
                 }
                 let mut tags = Vec::new();
@@ -969,32 +970,28 @@ macro_rules! sql_store {
                         w.relations.iter().filter(|r| seen.insert(*r)).map(|r| serde_json::json!([w.rec.entity_ref, r.relation, r.target_ref])),
                     );
                 }
-                let mut declare = Vec::new();
                 if !tags.is_empty() {
                     let sql = format!("INSERT INTO catalog_tags (entity_ref, tag) {}", json_select("tt", $sqlite));
-                    declare.push(Bulk::new(sql, tags));
+                    statements.push(Bulk::new(sql, tags));
                 }
                 if !relations.is_empty() {
                     let sql = format!(
                         "INSERT INTO catalog_relations (origin_ref, relation, target_ref) {} WHERE true ON CONFLICT DO NOTHING",
                         json_select("ttt", $sqlite)
                     );
-                    declare.push(Bulk::new(sql, relations));
+                    statements.push(Bulk::new(sql, relations));
                 }
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();
-                declare.extend(Self::index(&docs));
+                statements.extend(Self::index(&docs));
                 let audits: Vec<AuditDraft> = writes.iter().map(|w| w.audit.clone()).collect();
 
                 let (_g, mut tx) = self.writer().await?;
-                if let Some(b) = &insert {
-                    Self::run(&mut tx, b).await?;
-                }
                 if let Some(b) = &update {
                     if Self::run(&mut tx, b).await? != updates.len() as u64 {
                         return Err(StoreError::Conflict("an entity was changed concurrently".into()));
                     }
                 }
-                for b in undeclare.iter().chain(&declare) {
+                for b in &statements {
                     Self::run(&mut tx, b).await?;
                 }
                 // Last, as they lock one row (and the audit chain): on PostgreSQL, transactions
