@@ -242,6 +242,15 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// A term with punctuation inside, as PostgreSQL's haystack also spells the words that contain
+/// it (migration 0010): each ASCII punctuation mark written as `Q`. None for terms without any,
+/// with other than ASCII characters (the database's idea of a letter may differ there), or too
+/// short to give the index a trigram.
+fn joined_term(term: &str) -> Option<String> {
+    let joined = term.is_ascii() && term.len() >= 3 && term.bytes().any(|b| b.is_ascii_punctuation());
+    joined.then(|| term.chars().map(|c| if c.is_ascii_punctuation() { 'Q' } else { c }).collect())
+}
+
 /// An FTS5 query: each term as a quoted string, all required; with `fuzzy`, every trigram of
 /// every term, any of them (bm25 then ranks documents sharing more trigrams first).
 fn fts_query(spec: &SearchSpec) -> String {
@@ -428,8 +437,18 @@ macro_rules! sql_store {
                     let from = "FROM search_documents d WHERE $1 <% d.haystack".to_string();
                     (from, vec![spec.terms.join(" ")], " ORDER BY word_similarity($1, d.haystack) DESC")
                 } else {
-                    let conds: Vec<String> = (1..=spec.terms.len()).map(|i| format!("d.haystack LIKE ${i} ESCAPE '\\'")).collect();
-                    let binds = spec.terms.iter().map(|t| format!("%{}%", like_escape(t))).collect();
+                    let mut conds = Vec::new();
+                    let mut binds = Vec::new();
+                    for t in &spec.terms {
+                        binds.push(format!("%{}%", like_escape(t)));
+                        conds.push(format!("d.haystack LIKE ${} ESCAPE '\\'", binds.len()));
+                        // Also as one word (migration 0010): the index then finds far fewer
+                        // candidates for part of a hyphenated name.
+                        if let Some(joined) = joined_term(t) {
+                            binds.push(format!("%{joined}%"));
+                            conds.push(format!("d.haystack LIKE ${}", binds.len()));
+                        }
+                    }
                     (format!("FROM search_documents d WHERE {}", conds.join(" AND ")), binds, "")
                 }
             }

@@ -158,6 +158,43 @@ async fn search_counts_per_kind_up_to_the_cap_and_a_kind_narrows_matches() {
 }
 
 #[tokio::test]
+async fn search_finds_exactly_the_entries_containing_part_of_a_hyphenated_word() {
+    use app::core::store::SearchSpec;
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let l = db.label;
+        // Names and bodies (the tags) with punctuation inside words, and near misses.
+        let writes = vec![
+            entity("cart-bucket-36", 1, &["owned", "by", "b-team"], "group:default/one"),
+            entity("ledger", 1, &["system:default/cart-billing", "s3-bucket"], "group:default/one"),
+            entity("cart-bin", 1, &["cart", "bucket"], "group:default/one"),
+            entity("cartqbucket", 1, &["cart_box"], "group:default/one"),
+            entity("other", 1, &["cart", "b"], "group:default/one"),
+        ];
+        store.catalog_write(&writes).await.unwrap();
+        let names = |term: &str| {
+            let (spec, store) = (SearchSpec { terms: vec![term.into()], fuzzy: false, kind: None, limit: 50 }, store.clone());
+            async move {
+                let mut found: Vec<String> = store.search(&spec).await.unwrap().into_iter().map(|d| d.name).collect();
+                found.sort();
+                let counted: i64 = store.search_counts(&spec).await.unwrap().iter().map(|(_, n)| n).sum();
+                assert_eq!(counted, found.len() as i64, "[{l}] {:?}: counted as found", spec.terms);
+                found
+            }
+        };
+        assert_eq!(names("cart-b").await, ["cart-bin", "cart-bucket-36", "ledger"], "[{l}]");
+        assert_eq!(names("default/cart-bil").await, ["ledger"], "[{l}]");
+        assert_eq!(names("t-b").await, ["cart-bin", "cart-bucket-36", "ledger"], "[{l}]");
+        // Punctuation is matched as typed: an underscore is not a hyphen, nor a letter.
+        assert_eq!(names("cart_b").await, ["cartqbucket"], "[{l}]");
+        assert_eq!(names("s3-bucket").await, ["ledger"], "[{l}]");
+        // A letter is not punctuation: only the name spelled with a q.
+        assert_eq!(names("tqb").await, ["cartqbucket"], "[{l}]");
+        assert_eq!(names("rtqbu").await, ["cartqbucket"], "[{l}]");
+    }
+}
+
+#[tokio::test]
 async fn deep_pages_start_from_anchors_and_match_plain_offsets() {
     use app::core::store::{CatalogFilter, CatalogSort};
     use app::types::CatalogQuery;
