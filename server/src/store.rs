@@ -434,8 +434,9 @@ macro_rules! sql_store {
                     let from = format!("FROM search_fts JOIN search_documents d{hint} ON d.id = search_fts.rowid WHERE search_fts MATCH $1");
                     (from, vec![fts_query(spec)], order)
                 } else if spec.fuzzy {
-                    let from = "FROM search_documents d WHERE $1 <% d.haystack".to_string();
-                    (from, vec![spec.terms.join(" ")], " ORDER BY word_similarity($1, d.haystack) DESC")
+                    // Names and titles only (migration 0011): only those count as alike.
+                    let from = "FROM search_documents d WHERE $1 <% lower(d.name || ' ' || d.title)".to_string();
+                    (from, vec![spec.terms.join(" ")], " ORDER BY word_similarity($1, lower(d.name || ' ' || d.title)) DESC")
                 } else {
                     let mut conds = Vec::new();
                     let mut binds = Vec::new();
