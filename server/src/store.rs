@@ -242,13 +242,31 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-/// A term with punctuation inside, as PostgreSQL's haystack also spells the words that contain
-/// it (migration 0010): each ASCII punctuation mark written as `Q`. None for terms without any,
-/// with other than ASCII characters (the database's idea of a letter may differ there), or too
-/// short to give the index a trigram.
+/// What PostgreSQL's trigram index reads for a search entry (migration 0010): its name, title
+/// and text in lower case, then each word of them that contains punctuation once more, spelled
+/// as one word: every ASCII punctuation mark written as `Q` (`cart-bucket-36` → `cartQbucketQ36`).
+/// `pg_trgm` breaks words at punctuation, so without it part of a hyphenated name (`cart-b`)
+/// would be looked up as two words, one of them a single letter. The upper-case `Q` never
+/// matches a (lower-case) search; `pg_trgm` folds case, so its index reads it as a letter.
+fn haystack(d: &SearchDoc) -> String {
+    let text = format!("{} {} {}", d.name, d.title, d.body).to_lowercase();
+    let mut out = text.clone();
+    for word in text.split_whitespace().filter(|w| w.bytes().any(|b| b.is_ascii_punctuation())) {
+        out.push(' ');
+        out.extend(word.chars().map(joined_char));
+    }
+    out
+}
+
+fn joined_char(c: char) -> char {
+    if c.is_ascii_punctuation() { 'Q' } else { c }
+}
+
+/// A search term with punctuation inside, as [`haystack`] also spells it; None for terms
+/// without any, or too short to give the index a trigram.
 fn joined_term(term: &str) -> Option<String> {
-    let joined = term.is_ascii() && term.len() >= 3 && term.bytes().any(|b| b.is_ascii_punctuation());
-    joined.then(|| term.chars().map(|c| if c.is_ascii_punctuation() { 'Q' } else { c }).collect())
+    let joined = term.chars().count() >= 3 && term.bytes().any(|b| b.is_ascii_punctuation());
+    joined.then(|| term.chars().map(joined_char).collect())
 }
 
 /// An FTS5 query: each term as a quoted string, all required; with `fuzzy`, every trigram of
@@ -491,20 +509,32 @@ macro_rules! sql_store {
             }
 
             /// The statement that writes (inserts or replaces) search entries; none for none.
+            /// On PostgreSQL each row also carries its [`haystack`].
             fn index(docs: &[&SearchDoc]) -> Option<Bulk> {
                 if docs.is_empty() {
                     return None;
                 }
                 let rows: Vec<serde_json::Value> = docs
                     .iter()
-                    .map(|d| serde_json::json!([d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, d.body, d.url]))
+                    .map(|d| {
+                        let mut row = serde_json::json!([d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, d.body, d.url]);
+                        if !$sqlite {
+                            row.as_array_mut().expect("an array").push(haystack(d).into());
+                        }
+                        row
+                    })
                     .collect();
+                let (columns, cells, set_haystack) = if $sqlite {
+                    (SEARCH_COLUMNS.to_string(), "ttttttttt", "")
+                } else {
+                    (format!("{SEARCH_COLUMNS}, haystack"), "tttttttttt", ", haystack = excluded.haystack")
+                };
                 // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join constraint.
                 let sql = format!(
-                    "INSERT INTO search_documents ({SEARCH_COLUMNS}) {} WHERE true ON CONFLICT (doc_key) DO UPDATE SET \
+                    "INSERT INTO search_documents ({columns}) {} WHERE true ON CONFLICT (doc_key) DO UPDATE SET \
                      kind = excluded.kind, entity_ref = excluded.entity_ref, name = excluded.name, title = excluded.title, \
-                     summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url",
-                    json_select("ttttttttt", $sqlite)
+                     summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url{set_haystack}",
+                    json_select(cells, $sqlite)
                 );
                 Some(Bulk::new(sql, rows))
             }
