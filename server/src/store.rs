@@ -251,22 +251,23 @@ fn like_escape(s: &str) -> String {
 fn haystack(d: &SearchDoc) -> String {
     let text = format!("{} {} {}", d.name, d.title, d.body).to_lowercase();
     let mut out = text.clone();
-    for word in text.split_whitespace().filter(|w| w.bytes().any(|b| b.is_ascii_punctuation())) {
+    for word in text.split_whitespace().filter_map(joined) {
         out.push(' ');
-        out.extend(word.chars().map(joined_char));
+        out.push_str(&word);
     }
     out
 }
 
-fn joined_char(c: char) -> char {
-    if c.is_ascii_punctuation() { 'Q' } else { c }
+/// A word that contains ASCII punctuation, spelled as [`haystack`] also spells it: each mark as
+/// `Q`. None for words without any.
+fn joined(word: &str) -> Option<String> {
+    let punctuated = word.bytes().any(|b| b.is_ascii_punctuation());
+    punctuated.then(|| word.chars().map(|c| if c.is_ascii_punctuation() { 'Q' } else { c }).collect())
 }
 
-/// A search term with punctuation inside, as [`haystack`] also spells it; None for terms
-/// without any, or too short to give the index a trigram.
+/// A search term as [`joined`] spells it, when it is long enough to give the index a trigram.
 fn joined_term(term: &str) -> Option<String> {
-    let joined = term.chars().count() >= 3 && term.bytes().any(|b| b.is_ascii_punctuation());
-    joined.then(|| term.chars().map(joined_char).collect())
+    joined(term).filter(|_| term.chars().count() >= 3)
 }
 
 /// An FTS5 query: each term as a quoted string, all required; with `fuzzy`, every trigram of
@@ -452,7 +453,8 @@ macro_rules! sql_store {
                     let from = format!("FROM search_fts JOIN search_documents d{hint} ON d.id = search_fts.rowid WHERE search_fts MATCH $1");
                     (from, vec![fts_query(spec)], order)
                 } else if spec.fuzzy {
-                    // Names and titles only (migration 0011): only those count as alike.
+                    // Names and titles only, as only those count as alike; written as migration
+                    // 0011's index expression, so that the index serves both.
                     let from = "FROM search_documents d WHERE $1 <% lower(d.name || ' ' || d.title)".to_string();
                     (from, vec![spec.terms.join(" ")], " ORDER BY word_similarity($1, lower(d.name || ' ' || d.title)) DESC")
                 } else {
