@@ -194,6 +194,104 @@ async fn search_finds_exactly_the_entries_containing_part_of_a_hyphenated_word()
     }
 }
 
+/// Search entries stored before the last search migrations (PostgreSQL 0010: the haystack written
+/// by the portal, with its joined spelling, and 0011: the names index; SQLite 0010: the kinds
+/// index) are found exactly as entries the upgraded portal writes: the migration re-spells the
+/// existing rows in SQL as `haystack` spells new ones in Rust.
+#[tokio::test]
+async fn entries_stored_before_an_upgrade_are_found_as_entries_written_after_it() {
+    use app::core::store::SearchSpec;
+    use std::str::FromStr;
+    // Name, title and text: upper case, every kind of ASCII punctuation, tabs, newlines and
+    // runs of spaces, and words without punctuation between the punctuated ones.
+    let texts = [
+        ("cart-bucket-36", "Cart Bucket", "Stores carts.\tOwned by group:default/Team-Payments;  see S3-bucket/eu_west (v2.1)\nand cart_box!"),
+        ("ledger", "Ledger API", "system:default/cart-billing, s3-bucket\u{2026} and more"),
+        ("pay@ment", "Payments", "ISO-8601 dates; https://example.com/a?b=c&d=e #tag {x} [y] ~z^ `q` |p| \\r\\ \"it's\" 100% +10 <a>"),
+    ];
+    let search = |ns: &str, (name, title, body): (&str, &str, &str)| SearchDoc {
+        doc_key: format!("entity:component:{ns}/{name}"),
+        kind: "Component".into(),
+        entity_ref: Some(format!("component:{ns}/{name}")),
+        name: name.into(),
+        title: title.into(),
+        summary: String::new(),
+        owner_ref: Some("group:default/one".into()),
+        body: body.into(),
+        url: format!("/catalog/component/{ns}/{name}"),
+    };
+    // The schema as it was before (migrations up to 9), with entries written into it directly.
+    macro_rules! stored_before_the_upgrade {
+        ($pool:expr, $migrations:literal) => {{
+            let pool = $pool;
+            sqlx::migrate!($migrations).run_to(9, &pool).await.unwrap();
+            for t in texts {
+                let d = search("old", t);
+                sqlx::query(
+                    "INSERT INTO search_documents (doc_key, kind, entity_ref, name, title, summary, owner_ref, body, url) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&d.doc_key)
+                .bind(&d.kind)
+                .bind(&d.entity_ref)
+                .bind(&d.name)
+                .bind(&d.title)
+                .bind(&d.summary)
+                .bind(&d.owner_ref)
+                .bind(&d.body)
+                .bind(&d.url)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        }};
+    }
+    for db in databases().await {
+        let l = db.label;
+        if l == "sqlite" {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).unwrap().create_if_missing(true);
+            stored_before_the_upgrade!(sqlx::SqlitePool::connect_with(opts).await.unwrap(), "migrations/sqlite");
+        } else {
+            stored_before_the_upgrade!(sqlx::PgPool::connect(&db.url).await.unwrap(), "migrations/postgres");
+        }
+        // The upgraded portal: the remaining migrations run here; then the same texts again.
+        let store = server::store::connect(&db.url).await.unwrap();
+        let writes: Vec<CatalogWrite> = texts
+            .iter()
+            .map(|&t| CatalogWrite { search: search("default", t), ..entity(t.0, 1, &[], "group:default/one") })
+            .collect();
+        store.catalog_write(&writes).await.unwrap();
+
+        let found = |term: &str, fuzzy: bool| {
+            let (spec, store) = (SearchSpec { terms: vec![term.to_lowercase()], fuzzy, kind: None, limit: 50 }, store.clone());
+            async move {
+                let (mut old, mut new) = (Vec::new(), Vec::new());
+                for d in store.search(&spec).await.unwrap() {
+                    let ns = if d.doc_key.contains(":old/") { &mut old } else { &mut new };
+                    ns.push(d.name);
+                }
+                old.sort();
+                new.sort();
+                (old, new)
+            }
+        };
+        for term in [
+            "cart-b", "t-b", "default/team-pay", "Team-Payments", "s3-bucket/eu", "eu_west", "(v2.1)", "v2.1", "cart_box!", "group:def",
+            "ISO-8601", "a?b=c&d", "{x}", "\\r\\", "\"it's\"", "100%", "+10", "<a>", "cart", "bucket", "Ledger", "s3-bucket\u{2026}",
+            "pay@m", "payments", "carts.",
+        ] {
+            let (old, new) = found(term, false).await;
+            assert!(!new.is_empty(), "[{l}] {term:?} should find what was written after the upgrade");
+            assert_eq!(old, new, "[{l}] {term:?}: entries from before the upgrade found as those written after");
+        }
+        // Typo-tolerant search reads names and titles (on PostgreSQL its own index, built by
+        // migration 0011 over the existing rows).
+        let (old, new) = found("ledgr", true).await;
+        assert_eq!((old.as_slice(), new.as_slice()), (["ledger".to_string()].as_slice(), ["ledger".to_string()].as_slice()), "[{l}] ledgr");
+    }
+}
+
 #[tokio::test]
 async fn deep_pages_start_from_anchors_and_match_plain_offsets() {
     use app::core::store::{CatalogFilter, CatalogSort};
