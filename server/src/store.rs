@@ -284,6 +284,19 @@ fn fts_query(spec: &SearchSpec) -> String {
     }
 }
 
+/// Entities per write transaction of an apply on SQLite. Its one writer goes through the chunks
+/// in turn, and a large transaction writes each index page to the write-ahead log once rather
+/// than once per few hundred entities (10k entities: 500 per transaction wrote 175 MB to the log
+/// for a 42 MB database).
+const SQLITE_APPLY_BATCH: usize = 5000;
+
+/// Entities per write transaction of an apply on PostgreSQL. Two chunks are written at once, each
+/// by a server process of its own, while the next one is checked: smaller chunks keep both busy
+/// until the end of a text (the last chunk is written alone). Measured with the catalog
+/// benchmark against 5,000: 10k entities in 1.70–2.00 s instead of 2.19–2.20 s; 50k at
+/// 4,642–5,398 instead of 4,356–4,755 entities/s; 250k at 4,650–4,853 instead of 4,347–4,690.
+const POSTGRES_APPLY_BATCH: usize = 1000;
+
 /// Key of the PostgreSQL advisory lock that keeps the audit chain linear across replicas.
 const AUDIT_LOCK: i64 = 0x0061_7564_6974; // "audit" in ASCII
 
@@ -585,6 +598,10 @@ macro_rules! sql_store {
         impl Store for $Store {
             fn dialect(&self) -> &'static str {
                 $dialect
+            }
+
+            fn apply_batch(&self) -> usize {
+                if $sqlite { SQLITE_APPLY_BATCH } else { POSTGRES_APPLY_BATCH }
             }
 
             async fn ping(&self) -> StoreResult<()> {

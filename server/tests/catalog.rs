@@ -217,14 +217,14 @@ async fn the_demo_catalog_seeds_completely_and_once() {
 
 #[tokio::test]
 async fn a_large_text_is_written_in_overlapping_chunks_and_later_documents_win() {
-    use app::core::catalog::{Applier, APPLY_BATCH};
+    use app::core::catalog::Applier;
     for db in databases().await {
         let app = TestApp::new(&db).await;
         let services = &app.state.services;
-        // Three chunks (two of APPLY_BATCH, then the rest), written two at a time; the last
-        // document changes an entity of the first chunk, so that one is finished before the
-        // last chunk is checked.
-        let n = 2 * APPLY_BATCH + 10;
+        // Three chunks (two of the database's batch, then the rest), written two at a time; the
+        // last document changes an entity of the first chunk, so that one is finished before
+        // the last chunk is checked.
+        let n = 2 * services.store.apply_batch() + 10;
         let doc = |i: usize, lifecycle: &str| {
             format!(
                 "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: bulk-{i:05}\nspec:\n  type: service\n  lifecycle: {lifecycle}\n  owner: payments\n"

@@ -91,11 +91,6 @@ impl CountCache {
 /// Entities between two anchors of a list (see `Services::anchored`).
 pub const ANCHOR_STEP: i64 = 1_000;
 
-/// Entities written per transaction when applying. Large transactions write each index page
-/// once per transaction rather than once per few hundred entities (10k entities on SQLite: 500
-/// per transaction wrote 175 MB to the write-ahead log for a 42 MB database).
-pub const APPLY_BATCH: usize = 5000;
-
 /// Chunks written at once by one apply ([`Services::write_next`]).
 const WRITES_IN_FLIGHT: usize = 2;
 
@@ -257,7 +252,7 @@ impl Services {
 
     /// Applies a multi-document YAML text: each document is created, updated, left unchanged or
     /// refused with its problems, independently of the others. Valid documents are written in
-    /// transactions of up to [`APPLY_BATCH`] entities.
+    /// transactions of up to [`Store::apply_batch`] entities.
     pub async fn apply_catalog(&self, applier: Applier<'_>, yaml: &str, source: &str) -> Result<ApplyReport, AppError> {
         let entities = catalog::parse_documents(yaml);
         self.apply_entities(applier, entities, source).await
@@ -277,6 +272,7 @@ impl Services {
         let mut chunk: Vec<(usize, Entity)> = Vec::new();
         let mut in_chunk = std::collections::HashSet::new();
         let mut writing: std::collections::VecDeque<Writing> = Default::default();
+        let batch = self.store.apply_batch();
         for (index, doc) in parsed.into_iter().enumerate() {
             match doc {
                 Err(e) => outcomes.push(DocumentOutcome {
@@ -291,7 +287,7 @@ impl Services {
                     // The same entity twice in one text: the later document applies on top of
                     // the earlier one, so they go to separate transactions.
                     let key = entity.entity_ref().key();
-                    if chunk.len() >= APPLY_BATCH || in_chunk.contains(&key) {
+                    if chunk.len() >= batch || in_chunk.contains(&key) {
                         let keys = std::mem::take(&mut in_chunk);
                         self.write_next(applier, std::mem::take(&mut chunk), keys, source, &mut writing, &mut outcomes).await?;
                     }

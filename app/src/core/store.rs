@@ -298,6 +298,9 @@ pub struct AuditFilter {
 pub trait Store: WorkflowStore + Send + Sync + 'static {
     /// Which database this is, for logs and readiness ("sqlite" or "postgres").
     fn dialect(&self) -> &'static str;
+    /// Entities written per transaction when applying a long text (`Services::apply_entities`):
+    /// what suits this database's writers.
+    fn apply_batch(&self) -> usize;
     async fn ping(&self) -> StoreResult<()>;
 
     async fn user_count(&self) -> StoreResult<i64>;
