@@ -58,17 +58,28 @@ for (const vp of VIEWPORTS) {
 }
 
 describe('search analytics', () => {
-  test('the admin sees searches, success rate and a chart', async () => {
-    await withPage(browser(), VIEWPORTS[0], async (page) => {
-      await login(page, 'admin');
-      await visit(page, '/search?q=payouts');
-      await page.locator('.hit-title').first().click();
-      await page.waitForURL((u) => u.pathname.startsWith('/catalog/'));
-      await visit(page, '/admin/search?days=7');
-      await waitForText(page, '.figures', 'Search success rate');
-      assert.ok(await page.locator('svg.chart rect').count() > 0, 'a chart of searches per day');
-      await waitForText(page, 'table', 'payouts');
-      await screenshot(page, 'search-analytics-desktop');
+  for (const vp of VIEWPORTS) {
+    test(`the admin sees searches, success rate and a chart of each day (${vp.name})`, async () => {
+      await withPage(browser(), vp, async (page) => {
+        await login(page, 'admin');
+        await visit(page, '/search?q=payouts');
+        await page.locator('.hit-title').first().click();
+        await page.waitForURL((u) => u.pathname.startsWith('/catalog/'));
+        await visit(page, '/admin/search?days=7');
+        await waitForText(page, '.figures', 'Search success rate');
+        const chart = page.getByRole('img', { name: /Searches per day/ });
+        assert.equal(await chart.locator('.bar-col').count(), 7, 'one bar per day of the week');
+        // Today's bar, the last, is labelled with its day and counts the search just made.
+        const today = chart.locator('.bar-col').last();
+        const day = new Date().toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+        assert.equal(await today.locator('.bar-day').innerText(), day);
+        assert.ok(Number(await today.locator('.bar-value').innerText()) >= 1, 'today counts the search');
+        assert.ok((await today.locator('.bar-all').boundingBox()).height > 20, 'and its bar is drawn');
+        const labels = await chart.locator('.bar-day').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()));
+        assert.ok(labels.every((r, i) => i === 0 || r.left >= labels[i - 1].right), 'day labels do not overlap');
+        await waitForText(page, 'table', 'payouts');
+        await screenshot(page, `search-analytics-${vp.name}`);
+      });
     });
-  });
+  }
 });

@@ -347,6 +347,16 @@ pub fn SearchAnalyticsPage() -> impl IntoView {
     }
 }
 
+/// A day (`2026-11-27`) as a chart labels it: `27 Nov`.
+fn short_day(day: &str) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mut parts = day.splitn(3, '-').skip(1);
+    match (parts.next().and_then(|m| m.parse::<usize>().ok()), parts.next().and_then(|d| d.parse::<u32>().ok())) {
+        (Some(m @ 1..=12), Some(d)) => format!("{d} {}", MONTHS[m - 1]),
+        _ => day.to_string(),
+    }
+}
+
 #[component]
 fn AnalyticsView(a: SearchAnalytics) -> impl IntoView {
     let ms = |v: Option<i64>| v.map(|v| if v >= 10_000 { format!("{:.0} s", v as f64 / 1000.0) } else { format!("{:.1} s", v as f64 / 1000.0) }).unwrap_or_else(|| "—".into());
@@ -360,25 +370,33 @@ fn AnalyticsView(a: SearchAnalytics) -> impl IntoView {
         ("Search time (median)", a.search_p50_ms.map(|m| format!("{m:.1} ms")).unwrap_or_else(|| "—".into())),
     ];
     let max = a.per_day.iter().map(|d| d.searches).max().unwrap_or(1).max(1) as f64;
-    let n = a.per_day.len().max(1) as f64;
-    let bar_w = 600.0 / n;
+    let n = a.per_day.len();
+    // Every day is labelled up to two weeks (with its count above the bar); longer periods
+    // label five days, each label starting at its bar, so that they fit a phone's width.
+    let dense = n > 14;
+    let every = if dense { n.div_ceil(5) } else { 1 };
     let bars = a
         .per_day
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let x = i as f64 * bar_w;
-            let h = d.searches as f64 / max * 150.0;
-            let hs = d.successful as f64 / max * 150.0;
+            let all = d.searches as f64 / max * 100.0;
+            let found = if d.searches > 0 { d.successful as f64 / d.searches as f64 * 100.0 } else { 0.0 };
+            let label = (i % every == 0).then(|| short_day(&d.day));
             view! {
-                <g>
-                    <title>{format!("{}: {} searches, {} found what they wanted", d.day, d.searches, d.successful)}</title>
-                    <rect x=x + 1.0 y=160.0 - h width=(bar_w - 2.0).max(1.0) height=h class="bar-all"/>
-                    <rect x=x + 1.0 y=160.0 - hs width=(bar_w - 2.0).max(1.0) height=hs class="bar-ok"/>
-                </g>
+                <div class="bar-col" title=format!("{}: {} searches, {} found what they wanted", d.day, d.searches, d.successful)>
+                    <span class="bar-value">{(n <= 14 && d.searches > 0).then(|| d.searches.to_string())}</span>
+                    <div class="bar-area">
+                        <div class="bar-all" style=format!("height: {all:.1}%")>
+                            <div class="bar-ok" style=format!("height: {found:.1}%")></div>
+                        </div>
+                    </div>
+                    <span class="bar-day">{label}</span>
+                </div>
             }
         })
         .collect_view();
+    let busiest = a.per_day.iter().filter(|d| d.searches > 0).max_by_key(|d| d.searches).map(|d| format!(" · busiest day {}: {} searches", short_day(&d.day), d.searches));
     let table = |rows: Vec<QueryStat>, caption: &'static str| {
         view! {
             <div class="table-wrap">
@@ -407,11 +425,10 @@ fn AnalyticsView(a: SearchAnalytics) -> impl IntoView {
                 view! { <p class="muted">"No searches in this period yet."</p> }.into_any()
             } else {
                 view! {
-                    <svg class="chart" viewBox="0 0 600 170" role="img" aria-label=format!("Searches per day from {first} to {last}; the darker part found what they wanted")>
+                    <div class="bar-chart" class:dense=dense role="img" aria-label=format!("Searches per day from {first} to {last}; the darker part of each bar found what they wanted{}", busiest.clone().unwrap_or_default())>
                         {bars}
-                        <line x1="0" y1="160" x2="600" y2="160" class="axis"/>
-                    </svg>
-                    <p class="muted small legend"><span class="key-all"></span>" all searches  "<span class="key-ok"></span>" a result was opened · "{format!("{first} – {last}")}</p>
+                    </div>
+                    <p class="muted small legend"><span class="key-all"></span>" all searches  "<span class="key-ok"></span>" a result was opened · "{format!("{first} – {last}")}{busiest}</p>
                 }.into_any()
             }}
         </section>
