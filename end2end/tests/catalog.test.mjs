@@ -68,6 +68,13 @@ for (const vp of VIEWPORTS) {
         const kinds = await page.locator('tbody tr td:nth-child(2)').allInnerTexts();
         assert.ok(kinds.length > 0, 'some APIs are listed');
         assert.ok(kinds.every((k) => k === 'API'), `only APIs: ${kinds}`);
+        if (vp.phone) {
+          // Each entity reads as a block the width of the screen, nothing to scroll sideways.
+          const wrap = await page.locator('.table-wrap').evaluate((w) => ({ scroll: w.scrollWidth, client: w.clientWidth }));
+          assert.ok(wrap.scroll <= wrap.client, `no sideways scrolling: ${JSON.stringify(wrap)}`);
+          const name = await page.locator('tbody tr td:first-child').first().boundingBox();
+          assert.ok(name.width > 300, `the name and description take the whole width: ${name.width}`);
+        }
         if (vp.phone) await page.locator('details.filters-panel > summary').click();
         await page.getByRole('link', { name: /^Component\s*\d+$/ }).first().click();
         await page.waitForURL((u) => u.searchParams.get('kind') === 'Component');

@@ -206,7 +206,7 @@ fn CatalogResults(q: CatalogQuery, p: CatalogPage) -> impl IntoView {
                     <p>"Nothing here yet. "<a href="/catalog/import">"Import catalog-info.yaml files"</a>" or clear the filters."</p>
                 })}
                 <div class="table-wrap">
-                    <table>
+                    <table class="catalog-table">
                         <thead><tr><th scope="col">"Name"</th><th scope="col">"Kind"</th><th scope="col">"Type"</th><th scope="col">"Owner"</th><th scope="col">"Lifecycle"</th><th scope="col">"Tags"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
