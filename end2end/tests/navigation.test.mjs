@@ -30,6 +30,9 @@ for (const vp of VIEWPORTS) {
           await page.getByRole('button', { name: 'Sign out', exact: true }).first().waitFor({ state: 'attached' });
 
           if (vp.phone) {
+            // The top bar stays one line: the name, the search icon and "Sign out" fit beside it.
+            const bar = await page.locator('header.topbar').boundingBox();
+            assert.ok(bar.height < 64, `the top bar is one line on a phone (${bar.height}px high)`);
             // Collapsed until "Menu" is clicked.
             assert.deepEqual(
               await visibleNavLinks(page),
