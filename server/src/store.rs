@@ -293,8 +293,8 @@ const SQLITE_APPLY_BATCH: usize = 5000;
 /// Entities per write transaction of an apply on PostgreSQL. Two chunks are written at once, each
 /// by a server process of its own, while the next one is checked: smaller chunks keep both busy
 /// until the end of a text (the last chunk is written alone). Measured with the catalog
-/// benchmark against 5,000: 10k entities in 1.70–2.00 s instead of 2.19–2.20 s; 50k at
-/// 4,642–5,398 instead of 4,356–4,755 entities/s; 250k at 4,650–4,853 instead of 4,347–4,690.
+/// benchmark against 5,000 (docs/catalog.md, sixth round): 10k entities in 1.70–2.00 s instead
+/// of 2.08–2.22 s; at 250k the difference is within the machine's spread.
 const POSTGRES_APPLY_BATCH: usize = 1000;
 
 /// Key of the PostgreSQL advisory lock that keeps the audit chain linear across replicas.
