@@ -385,7 +385,7 @@ fn AnalyticsView(a: SearchAnalytics) -> impl IntoView {
             let label = (i % every == 0).then(|| short_day(&d.day));
             view! {
                 <div class="bar-col" title=format!("{}: {} searches, {} found what they wanted", d.day, d.searches, d.successful)>
-                    <span class="bar-value">{(n <= 14 && d.searches > 0).then(|| d.searches.to_string())}</span>
+                    <span class="bar-value">{(!dense && d.searches > 0).then(|| d.searches.to_string())}</span>
                     <div class="bar-area">
                         <div class="bar-all" style=format!("height: {all:.1}%")>
                             <div class="bar-ok" style=format!("height: {found:.1}%")></div>
