@@ -118,7 +118,7 @@ pub fn HomePage() -> impl IntoView {
                     </p>
                     <form class="search-page-form" role="search" action="/search" method="get">
                         <label for="home-q" class="visually-hidden">"Search the catalog and docs"</label>
-                        <input id="home-q" type="search" name="q" placeholder="Find a service, API, team or document…" autocomplete="off"/>
+                        <input id="home-q" type="search" name="q" placeholder="Find a service, API or doc…" autocomplete="off"/>
                         <button type="submit" class="button-primary">"Search"</button>
                     </form>
                     <HomePicksView picks=picks.clone()/>

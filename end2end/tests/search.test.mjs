@@ -78,6 +78,8 @@ describe('search analytics', () => {
         const labels = await chart.locator('.bar-day').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()));
         assert.ok(labels.every((r, i) => i === 0 || r.left >= labels[i - 1].right), 'day labels do not overlap');
         await waitForText(page, 'table', 'payouts');
+        const wrap = await page.locator('.table-wrap').first().evaluate((w) => ({ scroll: w.scrollWidth, client: w.clientWidth }));
+        assert.ok(wrap.scroll <= wrap.client, `the queries table fits without sideways scrolling: ${JSON.stringify(wrap)}`);
         await screenshot(page, `search-analytics-${vp.name}`);
       });
     });

@@ -402,7 +402,7 @@ fn AnalyticsView(a: SearchAnalytics) -> impl IntoView {
             <div class="table-wrap">
                 <table>
                     <caption>{caption}</caption>
-                    <thead><tr><th scope="col">"Query"</th><th scope="col">"Searches"</th><th scope="col">"Opened a result"</th><th scope="col">"Results"</th></tr></thead>
+                    <thead><tr><th scope="col">"Query"</th><th scope="col">"Searches"</th><th scope="col">"Opened"</th><th scope="col">"Results"</th></tr></thead>
                     <tbody>
                         {rows.into_iter().map(|q| view! {
                             <tr><td><a href=format!("/search?q={}", encode(&q.query))>{q.query.clone()}</a></td><td>{q.searches}</td><td>{q.successful}</td><td>{q.results}</td></tr>
