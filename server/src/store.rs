@@ -207,6 +207,12 @@ impl Bulk {
     }
 }
 
+/// Texts as [`json_rows`] rows of one cell each: a list of references bound as one parameter,
+/// however long (an import looks up tens of thousands at once).
+fn json_list(texts: &[String]) -> String {
+    serde_json::Value::from(texts.iter().map(|t| serde_json::json!([t])).collect::<Vec<_>>()).to_string()
+}
+
 /// Cell `i` of a [`json_rows`] row, cast where its column is not text (`n` for BIGINT, `b` for
 /// BOOLEAN, `t` for text).
 fn json_cell(i: usize, t: char) -> String {
@@ -953,30 +959,35 @@ macro_rules! sql_store {
             }
 
             async fn catalog_stamps(&self, refs: &[String]) -> StoreResult<Vec<CatalogStamp>> {
+                if refs.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT entity_ref, etag, version, owner_ref, created_at, source, orphan FROM catalog_entities \
+                     WHERE entity_ref IN ({})",
+                    json_select("t", $sqlite)
+                );
                 let mut found = Vec::new();
-                for chunk in refs.chunks(500) {
-                    let sql = format!(
-                        "SELECT entity_ref, etag, version, owner_ref, created_at, source, orphan FROM catalog_entities \
-                         WHERE entity_ref IN ({})",
-                        marks(1, chunk.len())
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for r in chunk {
-                        q = q.bind(r);
-                    }
-                    for r in q.fetch_all(&self.pool).await.map_err(err)? {
-                        found.push(CatalogStamp {
-                            entity_ref: r.try_get("entity_ref").map_err(err)?,
-                            etag: r.try_get("etag").map_err(err)?,
-                            version: r.try_get("version").map_err(err)?,
-                            owner_ref: r.try_get("owner_ref").map_err(err)?,
-                            created_at: r.try_get("created_at").map_err(err)?,
-                            source: r.try_get("source").map_err(err)?,
-                            orphan: r.try_get("orphan").map_err(err)?,
-                        });
-                    }
+                for r in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_list(refs)).fetch_all(&self.pool).await.map_err(err)? {
+                    found.push(CatalogStamp {
+                        entity_ref: r.try_get("entity_ref").map_err(err)?,
+                        etag: r.try_get("etag").map_err(err)?,
+                        version: r.try_get("version").map_err(err)?,
+                        owner_ref: r.try_get("owner_ref").map_err(err)?,
+                        created_at: r.try_get("created_at").map_err(err)?,
+                        source: r.try_get("source").map_err(err)?,
+                        orphan: r.try_get("orphan").map_err(err)?,
+                    });
                 }
                 Ok(found)
+            }
+
+            async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>> {
+                if refs.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!("SELECT entity_ref FROM catalog_entities WHERE entity_ref IN ({})", json_select("t", $sqlite));
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(json_list(refs)).fetch_all(&self.pool).await.map_err(err)
             }
 
             async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()> {

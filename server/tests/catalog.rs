@@ -245,3 +245,32 @@ async fn a_large_text_is_written_in_overlapping_chunks_and_later_documents_win()
         assert!(chain.ok && chain.checked >= (n + 1) as i64, "[{}] {chain:?}", app.db);
     }
 }
+
+#[tokio::test]
+async fn relation_targets_are_warned_about_only_when_missing_once_the_whole_text_is_in() {
+    use app::core::catalog::Applier;
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let services = &app.state.services;
+        let component = |name: &str, extra: &str| {
+            format!("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n{extra}")
+        };
+        let team = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: payments\nspec:\n  type: team\n  children: []\n";
+        services.apply_catalog(Applier::System, &format!("{team}---\n{}", component("stored", "")), "test").await.unwrap();
+        // `front` depends on: a document after a whole batch of others (written in a later
+        // chunk), one stored before whose document here is broken, one only here and broken,
+        // and one nowhere.
+        let depends = "  dependsOn: [component:later, component:stored, component:broken, component:nowhere]\n";
+        let mut docs = vec![component("front", depends)];
+        docs.extend((0..services.store.apply_batch()).map(|i| component(&format!("filler-{i:05}"), "")));
+        docs.push(component("later", ""));
+        docs.push(component("stored", "  system: [not, a, reference]\n"));
+        docs.push(component("broken", "  system: [not, a, reference]\n"));
+        let report = services.apply_catalog(Applier::System, &docs.join("---\n"), "test").await.unwrap();
+        assert_eq!((report.created, report.failed), (docs.len() - 2, 2), "[{}]", app.db);
+        let warned: Vec<&str> = report.documents[0].warnings.iter().map(|w| w.split(' ').next().unwrap()).collect();
+        assert_eq!(warned, ["component:default/broken", "component:default/nowhere"], "[{}] {:?}", app.db, report.documents[0].warnings);
+        assert!(report.documents[0].warnings[0].ends_with("is not in the catalog (yet); the relation is kept."));
+        assert!(report.documents[1..].iter().all(|d| d.warnings.is_empty()), "[{}]", app.db);
+    }
+}

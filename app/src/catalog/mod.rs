@@ -22,7 +22,7 @@ pub use model::{DEFAULT_NAMESPACE, Entity, EntityRef, Link, Metadata, RefError};
 pub use relations::{Relation, RelationType, derive_relations};
 pub use validate::{ENVIRONMENT_API_VERSION, KNOWN_KINDS, Problem, field_errors, known_kind, shape_problems, validate};
 #[cfg(feature = "ssr")]
-pub use yaml::{DocumentError, parse_documents};
+pub use yaml::{DocumentError, Documents, documents, parse_documents};
 
 /// The portal team that owns an entity: catalog Groups in the default namespace and portal teams
 /// share their names, so `group:default/payments` is team `payments`. Other owners (users, groups

@@ -53,13 +53,49 @@ impl std::error::Error for DocumentError {}
 /// `null`) are skipped, as Backstage skips them; every other document yields an entity or an
 /// error, whatever happened to the documents before it.
 pub fn parse_documents(text: &str) -> Vec<Result<Entity, DocumentError>> {
+    documents(text).collect()
+}
+
+/// The documents of `text` as [`parse_documents`] gives them, parsed a thousand at a time as
+/// they are asked for: an import checks and writes the first ones while the rest wait to be
+/// parsed, instead of after the whole text is.
+pub fn documents(text: &str) -> Documents<'_> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut results = Vec::new();
-    for parsed in parse_all(&split_documents(text)).into_iter().flatten() {
-        let index = results.len();
-        results.push(parsed.map_err(|Failure { line, path, message }| DocumentError { index, line, path, message }));
+    Documents { pieces: split_documents(text).into_iter(), parsed: Vec::new().into_iter(), index: 0 }
+}
+
+/// The iterator of [`documents`].
+pub struct Documents<'a> {
+    pieces: std::vec::IntoIter<Chunk<'a>>,
+    parsed: std::vec::IntoIter<Option<Result<Entity, Failure>>>,
+    /// The index of the next document.
+    index: usize,
+}
+
+impl Iterator for Documents<'_> {
+    type Item = Result<Entity, DocumentError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        const AT_A_TIME: usize = 1000;
+        loop {
+            match self.parsed.next() {
+                // An empty document: skipped, not counted.
+                Some(None) => continue,
+                Some(Some(parsed)) => {
+                    let index = self.index;
+                    self.index += 1;
+                    return Some(parsed.map_err(|Failure { line, path, message }| DocumentError { index, line, path, message }));
+                }
+                None => {
+                    let next: Vec<Chunk> = self.pieces.by_ref().take(AT_A_TIME).collect();
+                    if next.is_empty() {
+                        return None;
+                    }
+                    self.parsed = parse_all(&next).into_iter();
+                }
+            }
+        }
     }
-    results
 }
 
 /// Parses the pieces, in order. A large text is parsed on every core, a slice of pieces each:
@@ -387,6 +423,28 @@ spec:
         assert_eq!(names(&results), ["payments-api"]);
         assert!(parse_documents("").is_empty());
         assert!(parse_documents("\n\n   \n# nothing here\n").is_empty());
+    }
+
+    #[test]
+    fn a_long_text_read_a_thousand_at_a_time_numbers_its_documents_as_a_whole() {
+        // Empty documents and broken ones on both sides of the parse batches' boundaries.
+        let mut pieces: Vec<String> = Vec::new();
+        for i in 0..2500 {
+            pieces.push(match i % 700 {
+                3 => "# nothing\n".to_string(),
+                5 => "this is: [not, a, valid\n".to_string(),
+                _ => COMPONENT.replace("payments-api", &format!("c-{i}")),
+            });
+        }
+        let text = pieces.join("---\n");
+        let lazy: Vec<_> = documents(&text).collect();
+        assert_eq!(lazy, parse_documents(&text));
+        let empty = (0..2500).filter(|i| i % 700 == 3).count();
+        assert_eq!(lazy.len(), 2500 - empty);
+        let indexes: Vec<usize> = lazy.iter().filter_map(|r| r.as_ref().err()).map(|e| e.index).collect();
+        // Document 705 of the text is the 704th that counts (one empty one before it), and so on.
+        assert_eq!(indexes, [4, 703, 1402, 2101]);
+        assert_eq!(lazy[1999].as_ref().map(|e| e.metadata.name.as_str()), Ok("c-2002"));
     }
 
     #[test]

@@ -104,6 +104,11 @@ struct Writing {
     write: tokio::task::JoinHandle<(Vec<CatalogWrite>, Result<(), StoreError>)>,
 }
 
+/// The document is in the catalog now: written, or unchanged.
+fn kept(o: &DocumentOutcome) -> bool {
+    matches!(o.outcome.as_str(), "created" | "updated" | "unchanged")
+}
+
 /// The search entry of an entity: found by name, title, description, tags and its other
 /// list columns.
 pub fn entity_search_doc(entity: &Entity, rec: &CatalogRecord) -> SearchDoc {
@@ -254,21 +259,20 @@ impl Services {
     /// refused with its problems, independently of the others. Valid documents are written in
     /// transactions of up to [`Store::apply_batch`] entities.
     pub async fn apply_catalog(&self, applier: Applier<'_>, yaml: &str, source: &str) -> Result<ApplyReport, AppError> {
-        let entities = catalog::parse_documents(yaml);
-        self.apply_entities(applier, entities, source).await
+        self.apply_entities(applier, catalog::documents(yaml), source).await
     }
 
     /// Applies parsed documents (or their parse errors), as [`Services::apply_catalog`].
     pub async fn apply_entities(
         &self,
         applier: Applier<'_>,
-        parsed: Vec<Result<Entity, catalog::DocumentError>>,
+        parsed: impl IntoIterator<Item = Result<Entity, catalog::DocumentError>>,
         source: &str,
     ) -> Result<ApplyReport, AppError> {
         if let Applier::Person(c) = applier {
             c.require()?;
         }
-        let mut outcomes: Vec<DocumentOutcome> = Vec::with_capacity(parsed.len());
+        let mut outcomes: Vec<DocumentOutcome> = Vec::new();
         let mut chunk: Vec<(usize, Entity)> = Vec::new();
         let mut in_chunk = std::collections::HashSet::new();
         let mut writing: std::collections::VecDeque<Writing> = Default::default();
@@ -297,8 +301,36 @@ impl Services {
             }
         }
         self.write_next(applier, chunk, in_chunk, source, &mut writing, &mut outcomes).await?;
-        for last in writing {
-            outcomes.extend(self.written(applier, last, source).await?);
+        // Relation targets are reported when still missing once every document is in, so that a
+        // reference to a later document of the same text is fine. Those that are not documents
+        // of this text are looked up while its last chunks are written.
+        let in_text: std::collections::HashSet<String> =
+            outcomes.iter().chain(writing.iter().flat_map(|w| &w.outcomes)).filter(|o| kept(o)).filter_map(|o| o.entity_ref.clone()).collect();
+        let mut elsewhere: Vec<String> = outcomes
+            .iter()
+            .chain(writing.iter().flat_map(|w| &w.outcomes))
+            .flat_map(|o| &o.warnings)
+            .filter(|t| !in_text.contains(*t))
+            .cloned()
+            .collect();
+        elsewhere.sort();
+        elsewhere.dedup();
+        let (found, last) = tokio::join!(self.store.catalog_existing(&elsewhere), async {
+            let mut done = Vec::new();
+            for last in writing {
+                done.extend(self.written(applier, last, source).await?);
+            }
+            Ok::<_, AppError>(done)
+        });
+        outcomes.extend(last?);
+        let mut found: std::collections::HashSet<String> = found.map_err(db)?.into_iter().collect();
+        found.extend(outcomes.iter().filter(|o| kept(o)).filter_map(|o| o.entity_ref.clone()));
+        // A document of the text that failed after all (someone changed it meanwhile) may still
+        // be in the catalog.
+        let mut again: Vec<String> = in_text.into_iter().filter(|r| !found.contains(r)).collect();
+        if !again.is_empty() {
+            again.sort();
+            found.extend(self.store.catalog_existing(&again).await.map_err(db)?);
         }
         outcomes.sort_by_key(|o| o.index);
         // After a large import the planner's statistics are stale (PostgreSQL would otherwise
@@ -319,13 +351,6 @@ impl Services {
                 _ => report.failed += 1,
             }
         }
-        // The warnings list relation targets so far; keep those still missing now that every
-        // document is in, so a reference to a later document of the same text is fine.
-        let mut targets: Vec<String> = outcomes.iter().flat_map(|d| d.warnings.iter().cloned()).collect();
-        targets.sort();
-        targets.dedup();
-        let found: std::collections::HashSet<String> =
-            self.store.catalog_stamps(&targets).await.map_err(db)?.into_iter().map(|s| s.entity_ref).collect();
         for d in &mut outcomes {
             d.warnings = std::mem::take(&mut d.warnings)
                 .into_iter()

@@ -341,6 +341,9 @@ pub trait Store: WorkflowStore + Send + Sync + 'static {
     async fn catalog_get(&self, entity_ref: &str) -> StoreResult<Option<CatalogRecord>>;
     /// The stored version and etag of those of `refs` that exist.
     async fn catalog_stamps(&self, refs: &[String]) -> StoreResult<Vec<CatalogStamp>>;
+    /// Those of `refs` that are in the catalog (read from the references' index alone: an
+    /// import's relation targets, tens of thousands at a time).
+    async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>>;
     /// Writes entities in one transaction, each with its tags, search entry, audit entry and the
     /// relations its descriptor declares (both directions, replacing what it declared before).
     /// Version 1 inserts (Conflict if the reference exists); version n updates only if the
