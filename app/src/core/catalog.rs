@@ -304,15 +304,9 @@ impl Services {
         // Relation targets are reported when still missing once every document is in, so that a
         // reference to a later document of the same text is fine. Those that are not documents
         // of this text are looked up while its last chunks are written.
-        let in_text: std::collections::HashSet<String> =
-            outcomes.iter().chain(writing.iter().flat_map(|w| &w.outcomes)).filter(|o| kept(o)).filter_map(|o| o.entity_ref.clone()).collect();
-        let mut elsewhere: Vec<String> = outcomes
-            .iter()
-            .chain(writing.iter().flat_map(|w| &w.outcomes))
-            .flat_map(|o| &o.warnings)
-            .filter(|t| !in_text.contains(*t))
-            .cloned()
-            .collect();
+        let checked = || outcomes.iter().chain(writing.iter().flat_map(|w| &w.outcomes));
+        let in_text: std::collections::HashSet<String> = checked().filter(|o| kept(o)).filter_map(|o| o.entity_ref.clone()).collect();
+        let mut elsewhere: Vec<String> = checked().flat_map(|o| &o.warnings).filter(|t| !in_text.contains(*t)).cloned().collect();
         elsewhere.sort();
         elsewhere.dedup();
         let (found, last) = tokio::join!(self.store.catalog_existing(&elsewhere), async {
@@ -327,9 +321,8 @@ impl Services {
         found.extend(outcomes.iter().filter(|o| kept(o)).filter_map(|o| o.entity_ref.clone()));
         // A document of the text that failed after all (someone changed it meanwhile) may still
         // be in the catalog.
-        let mut again: Vec<String> = in_text.into_iter().filter(|r| !found.contains(r)).collect();
+        let again: Vec<String> = in_text.into_iter().filter(|r| !found.contains(r)).collect();
         if !again.is_empty() {
-            again.sort();
             found.extend(self.store.catalog_existing(&again).await.map_err(db)?);
         }
         outcomes.sort_by_key(|o| o.index);
