@@ -177,9 +177,9 @@ fn sort_order(sort: CatalogSort) -> String {
     keys.iter().map(|c| if descending { format!("e.{c} DESC") } else { format!("e.{c}") }).collect::<Vec<_>>().join(", ")
 }
 
-/// `$start, $start+1, …` (`n` placeholders). Lists keep to about 500 placeholders: SQLite looks
-/// each one up by name in a list, so binding costs grow with the square of their number (bulk
-/// writes bind one JSON text instead, [`json_rows`]).
+/// `$start, $start+1, …` (`n` placeholders), for short lists: SQLite looks each one up by name in
+/// a list, so binding costs grow with the square of their number (long lists of references are
+/// bound as one JSON text instead, [`json_list`]).
 fn marks(start: usize, n: usize) -> String {
     (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
@@ -1083,16 +1083,9 @@ macro_rules! sql_store {
 
             async fn catalog_set_orphan(&self, refs: &[String], orphan: bool, audits: Vec<AuditDraft>) -> StoreResult<()> {
                 let (_g, mut tx) = self.writer().await?;
-                for chunk in refs.chunks(500) {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE catalog_entities SET orphan = $1 WHERE entity_ref IN ({})",
-                        marks(2, chunk.len())
-                    )))
-                    .bind(orphan);
-                    for r in chunk {
-                        q = q.bind(r);
-                    }
-                    q.execute(&mut *tx).await.map_err(err)?;
+                if !refs.is_empty() {
+                    let sql = format!("UPDATE catalog_entities SET orphan = $2 WHERE entity_ref IN ({})", json_select("t", $sqlite));
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_list(refs)).bind(orphan).execute(&mut *tx).await.map_err(err)?;
                 }
                 sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 Self::append_all(&mut tx, audits).await?;

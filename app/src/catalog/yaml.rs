@@ -438,7 +438,9 @@ spec:
         }
         let text = pieces.join("---\n");
         let lazy: Vec<_> = documents(&text).collect();
-        assert_eq!(lazy, parse_documents(&text));
+        let names: Vec<String> = lazy.iter().filter_map(|r| r.as_ref().ok()).map(|e| e.metadata.name.clone()).collect();
+        let expected: Vec<String> = (0..2500).filter(|i| ![3, 5].contains(&(i % 700))).map(|i| format!("c-{i}")).collect();
+        assert_eq!(names, expected, "every valid document, once, in order");
         let empty = (0..2500).filter(|i| i % 700 == 3).count();
         assert_eq!(lazy.len(), 2500 - empty);
         let indexes: Vec<usize> = lazy.iter().filter_map(|r| r.as_ref().err()).map(|e| e.index).collect();
