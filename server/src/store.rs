@@ -166,7 +166,7 @@ fn catalog_where(f: &CatalogFilter, skip: Option<Facet>) -> (String, Vec<String>
     }
     if let (Some(tag), true) = (&f.tag, skip != Some(Facet::Tag)) {
         binds.push(tag.clone());
-        sql.push_str(&format!(" AND e.entity_ref IN (SELECT entity_ref FROM catalog_tags WHERE tag = ${})", binds.len()));
+        sql.push_str(&format!(" AND e.id IN (SELECT entity_id FROM catalog_tags WHERE tag = ${})", binds.len()));
     }
     (sql, binds)
 }
@@ -418,7 +418,11 @@ macro_rules! sql_store {
                     return Ok(records);
                 }
                 let marks: Vec<String> = (1..=records.len()).map(|i| format!("${i}")).collect();
-                let sql = format!("SELECT entity_ref, tag FROM catalog_tags WHERE entity_ref IN ({}) ORDER BY tag", marks.join(", "));
+                let sql = format!(
+                    "SELECT e.entity_ref, t.tag FROM catalog_entities e JOIN catalog_tags t ON t.entity_id = e.id \
+                     WHERE e.entity_ref IN ({}) ORDER BY t.tag",
+                    marks.join(", ")
+                );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for r in &records {
                     q = q.bind(r.entity_ref.clone());
@@ -1033,8 +1037,11 @@ macro_rules! sql_store {
                     update = Some(Bulk::new(sql, updates.iter().map(|e| entity_row(e)).collect()));
                     // What they declared before goes; what they declare now is inserted below.
                     let refs: Vec<serde_json::Value> = updates.iter().map(|e| serde_json::json!([e.entity_ref])).collect();
-                    for (table, key) in [("catalog_tags", "entity_ref"), ("catalog_relations", "origin_ref")] {
-                        let sql = format!("DELETE FROM {table} WHERE {key} IN ({})", json_select("t", $sqlite));
+                    for (table, key) in [("catalog_tags", "entity_id"), ("catalog_relations", "origin_id")] {
+                        let sql = format!(
+                            "DELETE FROM {table} WHERE {key} IN (SELECT id FROM catalog_entities WHERE entity_ref IN ({}))",
+                            json_select("t", $sqlite)
+                        );
                         statements.push(Bulk::new(sql, refs.clone()));
                     }
                 }
@@ -1050,14 +1057,25 @@ macro_rules! sql_store {
                         w.relations.iter().filter(|r| seen.insert(*r)).map(|r| serde_json::json!([w.rec.entity_ref, r.relation, r.target_ref])),
                     );
                 }
+                // Tags and relations are keyed by their entity's id, looked up by its reference
+                // (just written, so its index pages are in the cache).
                 if !tags.is_empty() {
-                    let sql = format!("INSERT INTO catalog_tags (entity_ref, tag) {}", json_select("tt", $sqlite));
+                    let sql = format!(
+                        "INSERT INTO catalog_tags (entity_id, tag) SELECT e.id, {} FROM {} JOIN catalog_entities e ON e.entity_ref = {}",
+                        json_cell(1, 't'),
+                        json_rows($sqlite),
+                        json_cell(0, 't')
+                    );
                     statements.push(Bulk::new(sql, tags));
                 }
                 if !relations.is_empty() {
                     let sql = format!(
-                        "INSERT INTO catalog_relations (origin_ref, relation, target_ref) {} WHERE true ON CONFLICT DO NOTHING",
-                        json_select("ttt", $sqlite)
+                        "INSERT INTO catalog_relations (origin_id, relation, target_ref) SELECT e.id, {}, {} FROM {} \
+                         JOIN catalog_entities e ON e.entity_ref = {} WHERE true ON CONFLICT DO NOTHING",
+                        json_cell(1, 't'),
+                        json_cell(2, 't'),
+                        json_rows($sqlite),
+                        json_cell(0, 't')
                     );
                     statements.push(Bulk::new(sql, relations));
                 }
@@ -1132,13 +1150,13 @@ macro_rules! sql_store {
 
             async fn catalog_delete(&self, entity_ref: &str, version: i64, audit: AuditDraft) -> StoreResult<()> {
                 let (_g, mut tx) = self.writer().await?;
-                let done = sqlx::query("DELETE FROM catalog_entities WHERE entity_ref = $1 AND version = $2")
+                let deleted: Option<i64> = sqlx::query_scalar("DELETE FROM catalog_entities WHERE entity_ref = $1 AND version = $2 RETURNING id")
                     .bind(entity_ref)
                     .bind(version)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(err)?;
-                if done.rows_affected() == 0 {
+                let Some(id) = deleted else {
                     let exists: Option<(i64,)> = sqlx::query_as("SELECT version FROM catalog_entities WHERE entity_ref = $1")
                         .bind(entity_ref)
                         .fetch_optional(&mut *tx)
@@ -1148,14 +1166,11 @@ macro_rules! sql_store {
                         Some(_) => StoreError::Conflict(format!("{entity_ref} was changed concurrently")),
                         None => StoreError::NotFound,
                     });
-                }
+                };
                 // Its tags and relations have no foreign key (for ingest speed): they go here.
-                for sql in [
-                    "DELETE FROM search_documents WHERE entity_ref = $1",
-                    "DELETE FROM catalog_tags WHERE entity_ref = $1",
-                    "DELETE FROM catalog_relations WHERE origin_ref = $1",
-                ] {
-                    sqlx::query(sql).bind(entity_ref).execute(&mut *tx).await.map_err(err)?;
+                sqlx::query("DELETE FROM search_documents WHERE entity_ref = $1").bind(entity_ref).execute(&mut *tx).await.map_err(err)?;
+                for sql in ["DELETE FROM catalog_tags WHERE entity_id = $1", "DELETE FROM catalog_relations WHERE origin_id = $1"] {
+                    sqlx::query(sql).bind(id).execute(&mut *tx).await.map_err(err)?;
                 }
                 sqlx::query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await.map_err(err)?;
                 Self::append(&mut tx, audit).await?;
@@ -1233,7 +1248,7 @@ macro_rules! sql_store {
                         "SELECT tag AS value, COUNT(*) AS n FROM catalog_tags GROUP BY tag ORDER BY n DESC, value LIMIT 50".to_string()
                     }
                     Facet::Tag => format!(
-                        "SELECT t.tag AS value, COUNT(*) AS n FROM catalog_tags t JOIN catalog_entities e ON e.entity_ref = t.entity_ref{clause} \
+                        "SELECT t.tag AS value, COUNT(*) AS n FROM catalog_tags t JOIN catalog_entities e ON e.id = t.entity_id{clause} \
                          GROUP BY t.tag ORDER BY n DESC, value LIMIT 50"
                     ),
                     other => {
@@ -1263,8 +1278,10 @@ macro_rules! sql_store {
                 let sql = format!(
                     "SELECT DISTINCT r.relation, r.target_ref, COALESCE(e.title, e.name) AS target_title, \
                      e.entity_ref IS NOT NULL AS target_exists \
-                     FROM (SELECT relation, target_ref FROM catalog_relations WHERE origin_ref = $1 \
-                           UNION ALL SELECT {}, origin_ref FROM catalog_relations WHERE target_ref = $1) r \
+                     FROM (SELECT r.relation, r.target_ref FROM catalog_entities o JOIN catalog_relations r ON r.origin_id = o.id \
+                           WHERE o.entity_ref = $1 \
+                           UNION ALL SELECT {}, o.entity_ref FROM catalog_relations r JOIN catalog_entities o ON o.id = r.origin_id \
+                           WHERE r.target_ref = $1) r \
                      LEFT JOIN catalog_entities e ON e.entity_ref = r.target_ref ORDER BY r.relation, r.target_ref",
                     reverse_relation_sql()
                 );

@@ -292,6 +292,102 @@ async fn entries_stored_before_an_upgrade_are_found_as_entries_written_after_it(
     }
 }
 
+/// Migration 0011 (SQLite) / 0012 (PostgreSQL) re-keys tags and relations by entity id and, on
+/// SQLite, rebuilds the entity table: entities, tags, relations (both directions) and docs
+/// stored before it are all still there after it, and behave as ones written after it.
+#[tokio::test]
+async fn the_catalog_stored_before_entity_ids_is_whole_after_the_upgrade() {
+    use app::core::store::CatalogFilter;
+    use std::str::FromStr;
+    // Two entities and a doc in the schema as it was: alpha depends on beta; both are tagged.
+    macro_rules! stored_before_the_upgrade {
+        ($pool:expr, $migrations:literal, $version:literal) => {{
+            let pool = $pool;
+            sqlx::migrate!($migrations).run_to($version, &pool).await.unwrap();
+            for (name, tags, relations) in [
+                ("alpha", vec!["java", "pay"], vec![("ownedBy", "group:default/one"), ("dependsOn", "component:default/beta")]),
+                ("beta", vec!["pay"], vec![("ownedBy", "group:default/one")]),
+            ] {
+                let entity_ref = format!("component:default/{name}");
+                sqlx::query(
+                    "INSERT INTO catalog_entities (entity_ref, kind, namespace, name, title, spec_type, lifecycle, owner_ref, body, \
+                     etag, version, source, orphan, created_at, updated_at) \
+                     VALUES ($1, 'Component', 'default', $2, $2, 'service', 'production', 'group:default/one', '{}', 'e', 1, 'api', \
+                     false, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                )
+                .bind(&entity_ref)
+                .bind(name)
+                .execute(&pool)
+                .await
+                .unwrap();
+                for tag in tags {
+                    sqlx::query("INSERT INTO catalog_tags (entity_ref, tag) VALUES ($1, $2)").bind(&entity_ref).bind(tag).execute(&pool).await.unwrap();
+                }
+                for (relation, target) in relations {
+                    sqlx::query("INSERT INTO catalog_relations (origin_ref, relation, target_ref) VALUES ($1, $2, $3)")
+                        .bind(&entity_ref)
+                        .bind(relation)
+                        .bind(target)
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+            }
+            sqlx::query(
+                "INSERT INTO docs (id, entity_ref, path, title, markdown, source, version, updated_by, created_at, updated_at) \
+                 VALUES ('component:default/alpha/index', 'component:default/alpha', 'index.md', 'Alpha', '# Alpha', 'ui', 1, \
+                 'tester', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }};
+    }
+    for db in databases().await {
+        let l = db.label;
+        if l == "sqlite" {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).unwrap().create_if_missing(true).foreign_keys(true);
+            stored_before_the_upgrade!(sqlx::SqlitePool::connect_with(opts).await.unwrap(), "migrations/sqlite", 10);
+        } else {
+            stored_before_the_upgrade!(sqlx::PgPool::connect(&db.url).await.unwrap(), "migrations/postgres", 11);
+        }
+        let store = server::store::connect(&db.url).await.unwrap();
+
+        // What was stored before is whole: the docs were not deleted with the rebuilt table.
+        let alpha = store.catalog_get("component:default/alpha").await.unwrap().expect("alpha after the upgrade");
+        assert_eq!(alpha.tags, ["java", "pay"], "[{l}] alpha's tags");
+        let docs = store.docs_of(Some("component:default/alpha")).await.unwrap();
+        assert_eq!(docs.iter().map(|d| d.title.as_str()).collect::<Vec<_>>(), ["Alpha"], "[{l}] alpha's docs");
+        let seen_from = |entity: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut r: Vec<String> =
+                    store.catalog_relations(entity).await.unwrap().into_iter().map(|r| format!("{} {}", r.relation, r.target_ref)).collect();
+                r.sort();
+                r
+            }
+        };
+        assert_eq!(seen_from("component:default/alpha").await, ["dependsOn component:default/beta", "ownedBy group:default/one"], "[{l}]");
+        assert_eq!(seen_from("component:default/beta").await, ["dependencyOf component:default/alpha", "ownedBy group:default/one"], "[{l}]");
+
+        // A new entity after the upgrade sits beside them: by tag, and as a relation's origin.
+        store.catalog_write(&[entity("gamma", 1, &["pay"], "group:default/one")]).await.unwrap();
+        let tagged = |tag: &str| CatalogFilter { tag: Some(tag.into()), limit: 50, ..Default::default() };
+        let names = |recs: Vec<CatalogRecord>| recs.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        assert_eq!(names(store.catalog_page(&tagged("pay")).await.unwrap()), ["alpha", "beta", "gamma"], "[{l}] tagged pay");
+        assert_eq!(names(store.catalog_page(&tagged("java")).await.unwrap()), ["alpha"], "[{l}] tagged java");
+        let mut owned = seen_from("group:default/one").await;
+        owned.retain(|r| r.starts_with("ownerOf"));
+        assert_eq!(owned, ["ownerOf component:default/alpha", "ownerOf component:default/beta", "ownerOf component:default/gamma"], "[{l}]");
+
+        // Deleting an entity from before the upgrade takes its tags and relations with it.
+        store.catalog_delete("component:default/alpha", 1, draft("catalog.delete", None)).await.unwrap();
+        assert_eq!(names(store.catalog_page(&tagged("java")).await.unwrap()), Vec::<String>::new(), "[{l}] java after the delete");
+        assert_eq!(seen_from("component:default/beta").await, ["ownedBy group:default/one"], "[{l}] beta after alpha's delete");
+    }
+}
+
 #[tokio::test]
 async fn deep_pages_start_from_anchors_and_match_plain_offsets() {
     use app::core::store::{CatalogFilter, CatalogSort};
