@@ -351,7 +351,9 @@ pub trait Store: WorkflowStore + Send + Sync + 'static {
     async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()>;
     /// Marks entities of a source orphaned (or no longer orphaned), with an audit entry each.
     async fn catalog_set_orphan(&self, refs: &[String], orphan: bool, audits: Vec<AuditDraft>) -> StoreResult<()>;
-    /// Refreshes the query planner's statistics after a large change (ANALYZE / PRAGMA optimize).
+    /// Refreshes the query planner's statistics after a large change: PRAGMA optimize on SQLite
+    /// before it returns; ANALYZE on PostgreSQL in the background (it does not block writes),
+    /// then VACUUM once the catalog has been quiet for a second.
     async fn catalog_analyze(&self) -> StoreResult<()>;
     /// References of the entities whose `source` is `source`.
     async fn catalog_refs_from(&self, source: &str) -> StoreResult<Vec<String>>;
