@@ -202,15 +202,75 @@ struct Bulk {
 }
 
 impl Bulk {
-    fn new(sql: String, rows: Vec<serde_json::Value>) -> Self {
-        Bulk { sql, rows: serde_json::Value::from(rows).to_string() }
+    /// `rows` are arrays of [`Cell`]s (`cells![…]`), written into one JSON text as they are.
+    fn new<R: serde::Serialize>(sql: String, rows: &[R]) -> Self {
+        Bulk { sql, rows: serde_json::to_string(rows).expect("cells serialise") }
     }
+}
+
+/// One cell of a [`Bulk`] row: text (or NULL), a number or a flag, borrowed from what is written
+/// (no copy into a JSON value first: an import writes hundreds of thousands of cells).
+#[derive(Clone, Copy, serde::Serialize)]
+#[serde(untagged)]
+enum Cell<'a> {
+    Text(Option<&'a str>),
+    Number(i64),
+    Flag(bool),
+}
+
+impl<'a> From<&'a str> for Cell<'a> {
+    fn from(t: &'a str) -> Self {
+        Cell::Text(Some(t))
+    }
+}
+
+impl<'a> From<&'a String> for Cell<'a> {
+    fn from(t: &'a String) -> Self {
+        Cell::Text(Some(t))
+    }
+}
+
+impl<'a> From<&'a Option<String>> for Cell<'a> {
+    fn from(t: &'a Option<String>) -> Self {
+        Cell::Text(t.as_deref())
+    }
+}
+
+impl From<i64> for Cell<'_> {
+    fn from(n: i64) -> Self {
+        Cell::Number(n)
+    }
+}
+
+impl From<bool> for Cell<'_> {
+    fn from(b: bool) -> Self {
+        Cell::Flag(b)
+    }
+}
+
+/// A [`Bulk`] row: `cells![a, b, …]` is `[Cell::from(a), Cell::from(b), …]`.
+macro_rules! cells {
+    ($($cell:expr),* $(,)?) => { [$(Cell::from($cell)),*] };
+}
+
+/// Entities as [`Bulk`] rows: the reference and the creation time, then [`ENTITY_FIELDS`].
+fn entity_rows<'a>(records: &[&'a CatalogRecord]) -> Vec<[Cell<'a>; 17]> {
+    records
+        .iter()
+        .map(|e| {
+            cells![
+                &e.entity_ref, &e.created_at, &e.kind, &e.namespace, &e.name, &e.title, &e.description, &e.spec_type, &e.lifecycle,
+                &e.owner_ref, &e.system_ref, &e.body, &e.etag, e.version, &e.source, e.orphan, &e.updated_at
+            ]
+        })
+        .collect()
 }
 
 /// Texts as [`json_rows`] rows of one cell each: a list of references bound as one parameter,
 /// however long (an import looks up tens of thousands at once).
 fn json_list(texts: &[String]) -> String {
-    serde_json::Value::from(texts.iter().map(|t| serde_json::json!([t])).collect::<Vec<_>>()).to_string()
+    let rows: Vec<[Cell; 1]> = texts.iter().map(|t| cells![t]).collect();
+    serde_json::to_string(&rows).expect("cells serialise")
 }
 
 /// Cell `i` of a [`json_rows`] row, cast where its column is not text (`n` for BIGINT, `b` for
@@ -553,13 +613,13 @@ macro_rules! sql_store {
                 if docs.is_empty() {
                     return None;
                 }
-                let rows: Vec<serde_json::Value> = docs
+                let haystacks: Vec<String> = if $sqlite { Vec::new() } else { docs.iter().map(|d| haystack(d)).collect() };
+                let rows: Vec<Vec<Cell>> = docs
                     .iter()
-                    .map(|d| {
-                        let mut row = serde_json::json!([d.doc_key, d.kind, d.entity_ref, d.name, d.title, d.summary, d.owner_ref, d.body, d.url]);
-                        if !$sqlite {
-                            row.as_array_mut().expect("an array").push(haystack(d).into());
-                        }
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let mut row = cells![&d.doc_key, &d.kind, &d.entity_ref, &d.name, &d.title, &d.summary, &d.owner_ref, &d.body, &d.url].to_vec();
+                        row.extend(haystacks.get(i).map(Cell::from));
                         row
                     })
                     .collect();
@@ -575,7 +635,7 @@ macro_rules! sql_store {
                      summary = excluded.summary, owner_ref = excluded.owner_ref, body = excluded.body, url = excluded.url{set_haystack}",
                     json_select(cells, $sqlite)
                 );
-                Some(Bulk::new(sql, rows))
+                Some(Bulk::new(sql, &rows))
             }
 
             /// Chains and inserts audit entries, in order, inside the caller's transaction (on
@@ -597,18 +657,18 @@ macro_rules! sql_store {
                     last = Some((row.seq, row.hash.clone()));
                     rows.push(row);
                 }
-                let cells: Vec<serde_json::Value> = rows
+                let cells: Vec<[Cell; 13]> = rows
                     .iter()
                     .map(|row| {
                         let d = &row.draft;
-                        serde_json::json!([
-                            row.seq, d.at, d.actor, d.action, d.target, d.team, d.before, d.after, d.decision, d.reason,
-                            d.request_id, row.prev_hash, row.hash
-                        ])
+                        cells![
+                            row.seq, &d.at, &d.actor, &d.action, &d.target, &d.team, &d.before, &d.after, &d.decision, &d.reason,
+                            &d.request_id, &row.prev_hash, &row.hash
+                        ]
                     })
                     .collect();
                 let sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) {}", json_select("ntttttttttttt", $sqlite));
-                Self::run(tx, &Bulk::new(sql, cells)).await?;
+                Self::run(tx, &Bulk::new(sql, &cells)).await?;
                 Ok(rows)
             }
 
@@ -1014,12 +1074,6 @@ macro_rules! sql_store {
                 }
                 // Each table is written with one statement whose rows are a JSON array (json_rows),
                 // all prepared before the transaction begins.
-                let entity_row = |e: &CatalogRecord| {
-                    serde_json::json!([
-                        e.entity_ref, e.created_at, e.kind, e.namespace, e.name, e.title, e.description, e.spec_type, e.lifecycle,
-                        e.owner_ref, e.system_ref, e.body, e.etag, e.version, e.source, e.orphan, e.updated_at
-                    ])
-                };
                 const ENTITY_CELLS: &str = "tttttttttttttntbt";
                 let (inserts, updates): (Vec<&CatalogRecord>, Vec<&CatalogRecord>) = writes.iter().map(|w| &w.rec).partition(|r| r.version == 1);
                 // The update, whose row count is checked, and then the rest in order.
@@ -1030,7 +1084,7 @@ macro_rules! sql_store {
                         "INSERT INTO catalog_entities (entity_ref, created_at, {ENTITY_FIELDS}) {}",
                         json_select(ENTITY_CELLS, $sqlite)
                     );
-                    statements.push(Bulk::new(sql, inserts.iter().map(|e| entity_row(e)).collect()));
+                    statements.push(Bulk::new(sql, &entity_rows(&inserts)));
                 }
                 if !updates.is_empty() {
                     // Each row only from the version its writer read: fewer rows changed than sent
@@ -1048,15 +1102,15 @@ macro_rules! sql_store {
                         json_cell(0, 't'),
                         json_cell(13, 'n')
                     );
-                    update = Some(Bulk::new(sql, updates.iter().map(|e| entity_row(e)).collect()));
+                    update = Some(Bulk::new(sql, &entity_rows(&updates)));
                     // What they declared before goes; what they declare now is inserted below.
-                    let refs: Vec<serde_json::Value> = updates.iter().map(|e| serde_json::json!([e.entity_ref])).collect();
+                    let refs: Vec<[Cell; 1]> = updates.iter().map(|e| cells![&e.entity_ref]).collect();
                     for (table, key) in [("catalog_tags", "entity_id"), ("catalog_relations", "origin_id")] {
                         let sql = format!(
                             "DELETE FROM {table} WHERE {key} IN (SELECT id FROM catalog_entities WHERE entity_ref IN ({}))",
                             json_select("t", $sqlite)
                         );
-                        statements.push(Bulk::new(sql, refs.clone()));
+                        statements.push(Bulk::new(sql, &refs));
                     }
                 }
                 let mut tags = Vec::new();
@@ -1065,10 +1119,10 @@ macro_rules! sql_store {
                     let mut own: Vec<&str> = w.rec.tags.iter().map(String::as_str).collect();
                     own.sort();
                     own.dedup();
-                    tags.extend(own.into_iter().map(|t| serde_json::json!([w.rec.entity_ref, t])));
+                    tags.extend(own.into_iter().map(|t| cells![&w.rec.entity_ref, t]));
                     let mut seen = std::collections::HashSet::new();
                     relations.extend(
-                        w.relations.iter().filter(|r| seen.insert(*r)).map(|r| serde_json::json!([w.rec.entity_ref, r.relation, r.target_ref])),
+                        w.relations.iter().filter(|r| seen.insert(*r)).map(|r| cells![&w.rec.entity_ref, &r.relation, &r.target_ref]),
                     );
                 }
                 // Tags and relations are keyed by their entity's id, looked up by its reference
@@ -1080,7 +1134,7 @@ macro_rules! sql_store {
                         json_rows($sqlite),
                         json_cell(0, 't')
                     );
-                    statements.push(Bulk::new(sql, tags));
+                    statements.push(Bulk::new(sql, &tags));
                 }
                 if !relations.is_empty() {
                     let sql = format!(
@@ -1091,7 +1145,7 @@ macro_rules! sql_store {
                         json_rows($sqlite),
                         json_cell(0, 't')
                     );
-                    statements.push(Bulk::new(sql, relations));
+                    statements.push(Bulk::new(sql, &relations));
                 }
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();
                 statements.extend(Self::index(&docs));

@@ -19,7 +19,7 @@ pub mod validate;
 pub mod yaml;
 
 pub use model::{DEFAULT_NAMESPACE, Entity, EntityRef, Link, Metadata, RefError};
-pub use relations::{Relation, RelationType, derive_relations};
+pub use relations::{Relation, RelationType, declared_relations, derive_relations};
 pub use validate::{ENVIRONMENT_API_VERSION, KNOWN_KINDS, Problem, field_errors, known_kind, shape_problems, validate};
 #[cfg(feature = "ssr")]
 pub use yaml::{DocumentError, Documents, documents, parse_documents};

@@ -206,6 +206,18 @@ pub(crate) fn ref_fields(kind: &str) -> &'static [RefField] {
 /// the field's default kind. References that do not resolve (which validation reports) and
 /// repeated ones are left out. Unknown kinds declare no relations.
 pub fn derive_relations(entity: &Entity) -> Vec<Relation> {
+    declared_relations(entity)
+        .into_iter()
+        .flat_map(|forward| {
+            let reverse = forward.reversed();
+            [forward, reverse]
+        })
+        .collect()
+}
+
+/// The relations `entity` declares, in their declared direction only (what the catalog stores:
+/// the reverse ones are derived when read); the rules of [`derive_relations`].
+pub fn declared_relations(entity: &Entity) -> Vec<Relation> {
     let Some((kind, _)) = known_kind(&entity.kind) else { return Vec::new() };
     let me = entity.entity_ref();
     let mut seen = HashSet::new();
@@ -221,10 +233,7 @@ pub fn derive_relations(entity: &Entity) -> Vec<Relation> {
             if !seen.insert((rf.relation, target.key())) {
                 continue;
             }
-            let forward = Relation { relation: rf.relation, source: me.clone(), target };
-            let reverse = forward.reversed();
-            out.push(forward);
-            out.push(reverse);
+            out.push(Relation { relation: rf.relation, source: me.clone(), target });
         }
     }
     out

@@ -7,7 +7,7 @@ use super::service::{Caller, Services};
 use super::store::*;
 use super::now;
 use crate::authz::{decide, Action};
-use crate::catalog::{self, derive_relations, owner_team, Entity, EntityRef};
+use crate::catalog::{self, owner_team, Entity, EntityRef};
 use crate::error::{AppError, FieldErrors};
 use crate::types::*;
 use std::sync::Arc;
@@ -136,10 +136,8 @@ pub fn entity_search_doc(entity: &Entity, rec: &CatalogRecord) -> SearchDoc {
 /// The relations an entity declares, in their declared direction (the store keeps only these; the
 /// reverse direction is derived when read).
 fn declared_relations(entity: &Entity) -> Vec<RelationRow> {
-    let me = entity.entity_ref();
-    derive_relations(entity)
+    catalog::declared_relations(entity)
         .into_iter()
-        .filter(|r| r.source == me)
         .map(|r| RelationRow { relation: r.relation.as_str().into(), target_ref: r.target.key() })
         .collect()
 }
