@@ -318,9 +318,9 @@ fn like_escape(s: &str) -> String {
 ///
 /// A search term has no white space, so it is found in the text exactly when it is found in one
 /// of its words: each word is written once (and a `Q` spelling contained in another is left
-/// out). That finds the same entries with a shorter text, and `pg_trgm` reads every character of
-/// it on each write (a fifth shorter for a typical entity, which is a fifth of what the index
-/// costs an import).
+/// out). That finds the same entries with a shorter text (about a fifth shorter for a typical
+/// entity), and `pg_trgm` reads every character of it on each write. A query word whose only
+/// punctuation is at an end (`cart-`) is looked up as typed alone.
 fn haystack(d: &SearchDoc) -> String {
     let text = format!("{} {} {}", d.name, d.title, d.body).to_lowercase();
     let mut out = String::with_capacity(text.len() + text.len() / 4);
