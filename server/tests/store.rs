@@ -194,6 +194,31 @@ async fn search_finds_exactly_the_entries_containing_part_of_a_hyphenated_word()
     }
 }
 
+/// Writes data as an older portal stored it: connects to `$db`, migrates it only up to `$sqlite`
+/// (SQLite) or `$postgres` (PostgreSQL), runs `$write` with the pool as `$pool` (the block is
+/// expanded once per kind of pool), and closes it. The upgraded portal
+/// (`server::store::connect`) then runs the remaining migrations.
+macro_rules! stored_before_the_upgrade {
+    ($db:expr, sqlite: $sqlite:literal, postgres: $postgres:literal, |$pool:ident| $write:block) => {{
+        let db = &$db;
+        if db.label == "sqlite" {
+            let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&db.url)
+                .unwrap()
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let $pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+            sqlx::migrate!("migrations/sqlite").run_to($sqlite, &$pool).await.unwrap();
+            $write
+            $pool.close().await;
+        } else {
+            let $pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::migrate!("migrations/postgres").run_to($postgres, &$pool).await.unwrap();
+            $write
+            $pool.close().await;
+        }
+    }};
+}
+
 /// Search entries stored before the last search migrations (PostgreSQL 0010: the haystack written
 /// by the portal, with its joined spelling, and 0011: the names index; SQLite 0010: the kinds
 /// index) are found exactly as entries the upgraded portal writes: the migration re-spells the
@@ -201,7 +226,6 @@ async fn search_finds_exactly_the_entries_containing_part_of_a_hyphenated_word()
 #[tokio::test]
 async fn entries_stored_before_an_upgrade_are_found_as_entries_written_after_it() {
     use app::core::store::SearchSpec;
-    use std::str::FromStr;
     // Name, title and text: upper case, every kind of ASCII punctuation, tabs, newlines and
     // runs of spaces, and words without punctuation between the punctuated ones.
     let texts = [
@@ -220,11 +244,10 @@ async fn entries_stored_before_an_upgrade_are_found_as_entries_written_after_it(
         body: body.into(),
         url: format!("/catalog/component/{ns}/{name}"),
     };
-    // The schema as it was before (migrations up to 9), with entries written into it directly.
-    macro_rules! stored_before_the_upgrade {
-        ($pool:expr, $migrations:literal) => {{
-            let pool = $pool;
-            sqlx::migrate!($migrations).run_to(9, &pool).await.unwrap();
+    for db in databases().await {
+        let l = db.label;
+        // The schema as it was before (migrations up to 9), with entries written into it directly.
+        stored_before_the_upgrade!(db, sqlite: 9, postgres: 9, |pool| {
             for t in texts {
                 let d = search("old", t);
                 sqlx::query(
@@ -244,17 +267,7 @@ async fn entries_stored_before_an_upgrade_are_found_as_entries_written_after_it(
                 .await
                 .unwrap();
             }
-            pool.close().await;
-        }};
-    }
-    for db in databases().await {
-        let l = db.label;
-        if l == "sqlite" {
-            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).unwrap().create_if_missing(true);
-            stored_before_the_upgrade!(sqlx::SqlitePool::connect_with(opts).await.unwrap(), "migrations/sqlite");
-        } else {
-            stored_before_the_upgrade!(sqlx::PgPool::connect(&db.url).await.unwrap(), "migrations/postgres");
-        }
+        });
         // The upgraded portal: the remaining migrations run here; then the same texts again.
         let store = server::store::connect(&db.url).await.unwrap();
         let writes: Vec<CatalogWrite> = texts
@@ -298,12 +311,10 @@ async fn entries_stored_before_an_upgrade_are_found_as_entries_written_after_it(
 #[tokio::test]
 async fn the_catalog_stored_before_entity_ids_is_whole_after_the_upgrade() {
     use app::core::store::CatalogFilter;
-    use std::str::FromStr;
-    // Two entities and a doc in the schema as it was: alpha depends on beta; both are tagged.
-    macro_rules! stored_before_the_upgrade {
-        ($pool:expr, $migrations:literal, $version:literal) => {{
-            let pool = $pool;
-            sqlx::migrate!($migrations).run_to($version, &pool).await.unwrap();
+    for db in databases().await {
+        let l = db.label;
+        // Two entities and a doc in the schema as it was: alpha depends on beta; both are tagged.
+        stored_before_the_upgrade!(db, sqlite: 10, postgres: 11, |pool| {
             for (name, tags, relations) in [
                 ("alpha", vec!["java", "pay"], vec![("ownedBy", "group:default/one"), ("dependsOn", "component:default/beta")]),
                 ("beta", vec!["pay"], vec![("ownedBy", "group:default/one")]),
@@ -341,17 +352,7 @@ async fn the_catalog_stored_before_entity_ids_is_whole_after_the_upgrade() {
             .execute(&pool)
             .await
             .unwrap();
-            pool.close().await;
-        }};
-    }
-    for db in databases().await {
-        let l = db.label;
-        if l == "sqlite" {
-            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).unwrap().create_if_missing(true).foreign_keys(true);
-            stored_before_the_upgrade!(sqlx::SqlitePool::connect_with(opts).await.unwrap(), "migrations/sqlite", 10);
-        } else {
-            stored_before_the_upgrade!(sqlx::PgPool::connect(&db.url).await.unwrap(), "migrations/postgres", 11);
-        }
+        });
         let store = server::store::connect(&db.url).await.unwrap();
 
         // What was stored before is whole: the docs were not deleted with the rebuilt table.

@@ -345,7 +345,8 @@ pub trait Store: WorkflowStore + Send + Sync + 'static {
     /// import's relation targets, tens of thousands at a time).
     async fn catalog_existing(&self, refs: &[String]) -> StoreResult<Vec<String>>;
     /// Writes entities in one transaction, each with its tags, search entry, audit entry and the
-    /// relations its descriptor declares (both directions, replacing what it declared before).
+    /// relations its descriptor declares (in their declared direction, replacing what it declared
+    /// before; tags and relations keyed by the entity's id).
     /// Version 1 inserts (Conflict if the reference exists); version n updates only if the
     /// stored version is n - 1. Any conflict writes nothing of the batch.
     async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()>;
