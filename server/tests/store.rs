@@ -121,6 +121,40 @@ async fn catalog_writes_are_whole_and_a_stale_version_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_work_a_large_import_leaves_in_the_background_is_done_once_the_catalog_has_settled() {
+    use std::time::Duration;
+    for db in databases().await {
+        let store = server::store::connect(&db.url).await.unwrap();
+        let l = db.label;
+        let writes: Vec<CatalogWrite> = (0..1000).map(|i| entity(&format!("bulk-{i:04}"), 1, &["bulk"], "group:default/one")).collect();
+        store.catalog_write(&writes).await.unwrap();
+        store.catalog_analyze().await.unwrap();
+        if l == "sqlite" {
+            // PRAGMA optimize ran before catalog_analyze returned: nothing is left to wait for.
+            tokio::time::timeout(Duration::from_millis(50), store.catalog_settled()).await.expect("[sqlite] settled at once");
+            continue;
+        }
+        // PostgreSQL: the VACUUM waits for a second without catalog changes, so it is not done yet.
+        let early = tokio::time::timeout(Duration::from_millis(300), store.catalog_settled()).await;
+        assert!(early.is_err(), "[{l}] settled before the VACUUM could have run");
+        tokio::time::timeout(Duration::from_secs(60), store.catalog_settled()).await.expect("[postgres] settled within a minute");
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let done: Vec<(String, bool, bool)> = sqlx::query_as(
+            "SELECT relname::text, last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables \
+             WHERE relname IN ('catalog_entities', 'catalog_tags', 'catalog_relations', 'search_documents') ORDER BY relname",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(done.len(), 4, "[{l}] {done:?}");
+        for (table, vacuumed, analyzed) in &done {
+            assert!(*vacuumed && *analyzed, "[{l}] {table}: vacuumed {vacuumed}, analyzed {analyzed}");
+        }
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
 async fn search_counts_per_kind_up_to_the_cap_and_a_kind_narrows_matches() {
     use app::core::store::{SearchSpec, SEARCH_COUNT_CAP};
     for db in databases().await {
