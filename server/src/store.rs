@@ -52,7 +52,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
         sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
         if in_memory {
             // One database per connection pool here: the writes must use the same pool.
-            return Ok(Arc::new(SqliteStore::new(pool.clone(), pool.clone(), pool)));
+            return Ok(Arc::new(SqliteStore::new(pool.clone(), pool)));
         }
         // SQLite has one writer at a time, so transactions that write share one connection with
         // a larger page cache (a large import re-reads its index pages from it instead of the
@@ -67,7 +67,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         checkpoints(pool.clone());
-        Ok(Arc::new(SqliteStore::new(pool.clone(), writes, pool)))
+        Ok(Arc::new(SqliteStore::new(pool, writes)))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         // Typo-tolerant search asks for words at least this alike (pg_trgm's default is 0.6,
         // which misses two swapped letters in a seven-letter word). Random reads cost about what
@@ -80,21 +80,11 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts.clone())
+            .connect_with(opts)
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
-        // Searches on connections of their own that read search documents through their
-        // indexes only. PostgreSQL assumes a word's matches are spread evenly over the table,
-        // so for a common word it scans the table from the start, expecting the first matches
-        // soon; but rows lie in the order they were imported (often kind by kind), and the scan
-        // may pass thousands without the word first (the first 1,000 matches of 'deploy' at
-        // 10,000 entities: 5.8 ms by a scan, 3.3 ms through the trigram index).
-        let searches = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(opts.options([("enable_seqscan", "off")]));
-        let store = PgStore::new(pool.clone(), pool.clone(), searches);
+        let store = PgStore::new(pool.clone(), pool.clone());
         workflow::listen(pool, store.notices.clone());
         Ok(Arc::new(store))
     } else {
@@ -414,9 +404,6 @@ macro_rules! sql_store {
             /// Where write transactions run: on SQLite one connection of its own, on PostgreSQL
             /// the same pool.
             writes: sqlx::Pool<$Db>,
-            /// Where searches run: on PostgreSQL connections that use the search indexes rather
-            /// than scan the table; on SQLite the same pool.
-            searches: sqlx::Pool<$Db>,
             /// SQLite allows one writer at a time: writers in this process queue here instead of
             /// failing with "database is locked". PostgreSQL does not need it.
             write_lock: tokio::sync::Mutex<()>,
@@ -429,9 +416,9 @@ macro_rules! sql_store {
         }
 
         impl $Store {
-            pub fn new(pool: sqlx::Pool<$Db>, writes: sqlx::Pool<$Db>, searches: sqlx::Pool<$Db>) -> Self {
+            pub fn new(pool: sqlx::Pool<$Db>, writes: sqlx::Pool<$Db>) -> Self {
                 let (notices, _) = tokio::sync::broadcast::channel(4096);
-                $Store { pool, writes, searches, write_lock: tokio::sync::Mutex::new(()), notices, vacuuming: Arc::default(), maintenance: Arc::new(tokio::sync::watch::Sender::new(0)) }
+                $Store { pool, writes, write_lock: tokio::sync::Mutex::new(()), notices, vacuuming: Arc::default(), maintenance: Arc::new(tokio::sync::watch::Sender::new(0)) }
             }
 
             pub fn pool(&self) -> &sqlx::Pool<$Db> {
@@ -1446,7 +1433,7 @@ macro_rules! sql_store {
                 if let Some(k) = &spec.kind {
                     q = q.bind(k);
                 }
-                q.fetch_all(&self.searches).await.map_err(err)?.iter().map(Self::search_doc).collect()
+                q.fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::search_doc).collect()
             }
 
             async fn search_by_name(&self, prefix: &str, kind: Option<&str>, limit: i64) -> StoreResult<Vec<SearchDoc>> {
@@ -1458,7 +1445,7 @@ macro_rules! sql_store {
                 if let Some(k) = kind {
                     q = q.bind(k);
                 }
-                q.fetch_all(&self.searches).await.map_err(err)?.iter().map(Self::search_doc).collect()
+                q.fetch_all(&self.pool).await.map_err(err)?.iter().map(Self::search_doc).collect()
             }
 
             async fn search_counts(&self, spec: &SearchSpec) -> StoreResult<Vec<(String, i64)>> {
@@ -1474,7 +1461,7 @@ macro_rules! sql_store {
                 for b in binds {
                     q = q.bind(b);
                 }
-                q.fetch_all(&self.searches).await.map_err(err)
+                q.fetch_all(&self.pool).await.map_err(err)
             }
 
             async fn search_log(&self, e: &SearchLogRecord) -> StoreResult<()> {

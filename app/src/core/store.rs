@@ -252,8 +252,7 @@ pub struct SearchSpec {
 }
 
 /// Searches count at most this many matches (beyond it, "more than"). Counting reads each
-/// match's row, so a common word costs this many row reads (500 instead of 1,000 took about
-/// 1 ms off the slowest searches on PostgreSQL at 10,000 entities); only the best 200 can be
+/// match's row, so a common word costs this many row reads at most; only the best 200 can be
 /// paged through anyway.
 pub const SEARCH_COUNT_CAP: i64 = 500;
 
