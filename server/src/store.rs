@@ -59,11 +59,12 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
         // OS) and leave checkpoints (copying the write-ahead log into the database file, with an
         // fsync) to a background task on another connection: on two cores, writing goes on
         // meanwhile. The connection's own automatic checkpoint stays as a backstop at 32 MiB.
-        // A bulk statement's statement journal (what undoes it alone) stays in memory instead of
-        // a temporary file.
+        // A bulk statement's statement journal (what undoes it alone) goes to a temporary file,
+        // as by default: kept in memory, it doubled SQLite's own peak during a 250k import
+        // (145 MiB instead of 71) at the same speed.
         let writes = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.pragma("cache_size", "-32768").pragma("wal_autocheckpoint", "8192").pragma("temp_store", "memory"))
+            .connect_with(opts.pragma("cache_size", "-32768").pragma("wal_autocheckpoint", "8192"))
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         checkpoints(pool.clone());
@@ -1087,7 +1088,7 @@ macro_rules! sql_store {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(json_list(refs)).fetch_all(&self.pool).await.map_err(err)
             }
 
-            async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
+            async fn catalog_write(&self, writes: Vec<CatalogWrite>) -> StoreResult<()> {
                 if writes.is_empty() {
                     return Ok(());
                 }
@@ -1134,7 +1135,7 @@ macro_rules! sql_store {
                 }
                 let mut tags = Vec::new();
                 let mut relations = Vec::new();
-                for w in writes {
+                for w in &writes {
                     let mut own: Vec<&str> = w.rec.tags.iter().map(String::as_str).collect();
                     own.sort();
                     own.dedup();
@@ -1168,11 +1169,12 @@ macro_rules! sql_store {
                 }
                 let docs: Vec<&SearchDoc> = writes.iter().map(|w| &w.search).collect();
                 statements.extend(Self::index(&docs));
-                let audits: Vec<AuditDraft> = writes.iter().map(|w| w.audit.clone()).collect();
+                let expected = updates.len() as u64;
+                let audits: Vec<AuditDraft> = writes.into_iter().map(|w| w.audit).collect();
 
                 let (_g, mut tx) = self.writer().await?;
                 if let Some(b) = &update {
-                    if Self::run(&mut tx, b).await? != updates.len() as u64 {
+                    if Self::run(&mut tx, b).await? != expected {
                         return Err(StoreError::Conflict("an entity was changed concurrently".into()));
                     }
                 }

@@ -85,14 +85,14 @@ async fn catalog_writes_are_whole_and_a_stale_version_changes_nothing() {
     for db in databases().await {
         let store = server::store::connect(&db.url).await.unwrap();
         let l = db.label;
-        store.catalog_write(&[entity("alpha", 1, &["a", "b", "a"], "group:default/one"), entity("beta", 1, &[], "group:default/one")]).await.unwrap();
+        store.catalog_write(vec![entity("alpha", 1, &["a", "b", "a"], "group:default/one"), entity("beta", 1, &[], "group:default/one")]).await.unwrap();
         let alpha = store.catalog_get("component:default/alpha").await.unwrap().expect("alpha stored");
         assert_eq!((alpha.version, alpha.tags.clone(), alpha.orphan), (1, vec!["a".to_string(), "b".to_string()], false), "[{l}]");
         assert!(alpha.body.contains(r#""quote":"it's \"fine\" – ✓""#), "[{l}] the body is stored as sent: {}", alpha.body);
 
         // Version 3 of alpha replaces its tags, owner relation and search entry.
-        store.catalog_write(&[entity("alpha", 2, &["c"], "group:default/two")]).await.unwrap();
-        store.catalog_write(&[entity("alpha", 3, &["d"], "group:default/three")]).await.unwrap();
+        store.catalog_write(vec![entity("alpha", 2, &["c"], "group:default/two")]).await.unwrap();
+        store.catalog_write(vec![entity("alpha", 3, &["d"], "group:default/three")]).await.unwrap();
         let alpha = store.catalog_get("component:default/alpha").await.unwrap().unwrap();
         assert_eq!((alpha.version, alpha.tags.clone(), alpha.orphan, alpha.title.as_deref()), (3, vec!["d".to_string()], true, Some("alpha v3")), "[{l}]");
         let owners: Vec<String> = store.catalog_relations("component:default/alpha").await.unwrap().into_iter().map(|r| r.target_ref).collect();
@@ -104,7 +104,7 @@ async fn catalog_writes_are_whole_and_a_stale_version_changes_nothing() {
         // the batch is written (not the new entity, not beta's valid update).
         let generation = store.catalog_generation().await.unwrap();
         let stale = store
-            .catalog_write(&[entity("gamma", 1, &["new"], "group:default/one"), entity("beta", 2, &["x"], "group:default/one"), entity("alpha", 3, &["lost"], "group:default/one")])
+            .catalog_write(vec![entity("gamma", 1, &["new"], "group:default/one"), entity("beta", 2, &["x"], "group:default/one"), entity("alpha", 3, &["lost"], "group:default/one")])
             .await;
         assert!(matches!(stale, Err(StoreError::Conflict(_))), "[{l}] {stale:?}");
         assert!(store.catalog_get("component:default/gamma").await.unwrap().is_none(), "[{l}] gamma not created");
@@ -115,7 +115,7 @@ async fn catalog_writes_are_whole_and_a_stale_version_changes_nothing() {
         assert_eq!(store.catalog_generation().await.unwrap(), generation, "[{l}] nothing changed");
 
         // Creating what exists already is a conflict too.
-        let again = store.catalog_write(&[entity("beta", 1, &[], "group:default/one")]).await;
+        let again = store.catalog_write(vec![entity("beta", 1, &[], "group:default/one")]).await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "[{l}] {again:?}");
     }
 }
@@ -127,7 +127,7 @@ async fn the_work_a_large_import_leaves_in_the_background_is_done_once_the_catal
         let store = server::store::connect(&db.url).await.unwrap();
         let l = db.label;
         let writes: Vec<CatalogWrite> = (0..1000).map(|i| entity(&format!("bulk-{i:04}"), 1, &["bulk"], "group:default/one")).collect();
-        store.catalog_write(&writes).await.unwrap();
+        store.catalog_write(writes).await.unwrap();
         store.catalog_analyze().await.unwrap();
         if l == "sqlite" {
             // PRAGMA optimize ran before catalog_analyze returned: nothing is left to wait for.
@@ -167,7 +167,7 @@ async fn search_counts_per_kind_up_to_the_cap_and_a_kind_narrows_matches() {
             api.search.kind = "API".into();
             writes.push(api);
         }
-        store.catalog_write(&writes).await.unwrap();
+        store.catalog_write(writes).await.unwrap();
 
         let spec = SearchSpec { terms: vec!["needle".into()], fuzzy: false, kind: None, limit: 200 };
         assert_eq!(store.search(&spec).await.unwrap().len(), 200, "[{l}] at most the limit");
@@ -205,7 +205,7 @@ async fn search_finds_exactly_the_entries_containing_part_of_a_hyphenated_word()
             entity("cartqbucket", 1, &["cart_box"], "group:default/one"),
             entity("other", 1, &["cart", "b"], "group:default/one"),
         ];
-        store.catalog_write(&writes).await.unwrap();
+        store.catalog_write(writes).await.unwrap();
         let names = |term: &str| {
             let (spec, store) = (SearchSpec { terms: vec![term.into()], fuzzy: false, kind: None, limit: 50 }, store.clone());
             async move {
@@ -308,7 +308,7 @@ async fn entries_stored_before_an_upgrade_are_found_as_entries_written_after_it(
             .iter()
             .map(|&t| CatalogWrite { search: search("default", t), ..entity(t.0, 1, &[], "group:default/one") })
             .collect();
-        store.catalog_write(&writes).await.unwrap();
+        store.catalog_write(writes).await.unwrap();
 
         let found = |term: &str, fuzzy: bool| {
             let (spec, store) = (SearchSpec { terms: vec![term.to_lowercase()], fuzzy, kind: None, limit: 50 }, store.clone());
@@ -407,7 +407,7 @@ async fn the_catalog_stored_before_entity_ids_is_whole_after_the_upgrade() {
         assert_eq!(seen_from("component:default/beta").await, ["dependencyOf component:default/alpha", "ownedBy group:default/one"], "[{l}]");
 
         // A new entity after the upgrade sits beside them: by tag, and as a relation's origin.
-        store.catalog_write(&[entity("gamma", 1, &["pay"], "group:default/one")]).await.unwrap();
+        store.catalog_write(vec![entity("gamma", 1, &["pay"], "group:default/one")]).await.unwrap();
         let tagged = |tag: &str| CatalogFilter { tag: Some(tag.into()), limit: 50, ..Default::default() };
         let names = |recs: Vec<CatalogRecord>| recs.into_iter().map(|r| r.name).collect::<Vec<_>>();
         assert_eq!(names(store.catalog_page(&tagged("pay")).await.unwrap()), ["alpha", "beta", "gamma"], "[{l}] tagged pay");
@@ -441,7 +441,7 @@ async fn deep_pages_start_from_anchors_and_match_plain_offsets() {
                 entity(&format!("item-{n:05}"), 1, &[], if n % 3 == 0 { "group:default/two" } else { "group:default/one" })
             })
             .collect();
-        store.catalog_write(&writes).await.unwrap();
+        store.catalog_write(writes).await.unwrap();
 
         let plain = |sort: CatalogSort, owner: Option<&str>, page: i64, size: i64| {
             let store = store.clone();

@@ -101,7 +101,14 @@ struct Writing {
     keys: std::collections::HashSet<String>,
     /// What becomes of its documents once written.
     outcomes: Vec<DocumentOutcome>,
-    write: tokio::task::JoinHandle<(Vec<CatalogWrite>, Result<(), StoreError>)>,
+    /// The entities it creates or updates, as [`Services::entities_changed`] takes them.
+    changed: Vec<(String, &'static str)>,
+    write: tokio::task::JoinHandle<Result<(), StoreError>>,
+}
+
+/// What `writes` create or update, as [`Services::entities_changed`] takes it.
+fn changes(writes: &[CatalogWrite]) -> Vec<(String, &'static str)> {
+    writes.iter().map(|w| (w.rec.entity_ref.clone(), if w.audit.action == "catalog.update" { "updated" } else { "created" })).collect()
 }
 
 /// The document is in the catalog now: written, or unchanged.
@@ -381,12 +388,10 @@ impl Services {
             let before = writing.pop_front().expect("not empty");
             outcomes.extend(self.written(applier, before, source).await?);
         }
+        let changed = changes(&writes);
         let store = self.store.clone();
-        let write = tokio::spawn(async move {
-            let result = store.catalog_write(&writes).await;
-            (writes, result)
-        });
-        writing.push_back(Writing { chunk, keys, outcomes: checked, write });
+        let write = tokio::spawn(async move { store.catalog_write(writes).await });
+        writing.push_back(Writing { chunk, keys, outcomes: checked, changed, write });
         Ok(())
     }
 
@@ -394,8 +399,8 @@ impl Services {
     /// written then), the chunk is written entity by entity so that only that one reports the
     /// conflict.
     async fn written(&self, applier: Applier<'_>, w: Writing, source: &str) -> Result<Vec<DocumentOutcome>, AppError> {
-        let (writes, result) = w.write.await.map_err(AppError::internal)?;
-        if let Some(done) = self.after_write(w.outcomes, &writes, result).await? {
+        let result = w.write.await.map_err(AppError::internal)?;
+        if let Some(done) = self.after_write(w.outcomes, &w.changed, result).await? {
             return Ok(done);
         }
         let mut outcomes = Vec::new();
@@ -421,8 +426,9 @@ impl Services {
     /// concurrent change made it conflict (nothing was written then).
     async fn try_apply(&self, applier: Applier<'_>, items: &[(usize, Entity)], source: &str) -> Result<Option<Vec<DocumentOutcome>>, AppError> {
         let (outcomes, writes) = self.check(applier, items, source).await?;
-        let result = self.store.catalog_write(&writes).await;
-        self.after_write(outcomes, &writes, result).await
+        let changed = changes(&writes);
+        let result = self.store.catalog_write(writes).await;
+        self.after_write(outcomes, &changed, result).await
     }
 
     /// What becomes of each document of `items` (validated, permitted, compared with what is
@@ -498,16 +504,12 @@ impl Services {
     async fn after_write(
         &self,
         outcomes: Vec<DocumentOutcome>,
-        writes: &[CatalogWrite],
+        changed: &[(String, &'static str)],
         result: Result<(), StoreError>,
     ) -> Result<Option<Vec<DocumentOutcome>>, AppError> {
         match result {
             Ok(()) => {
-                let changed: Vec<(String, &str)> = writes
-                    .iter()
-                    .map(|w| (w.rec.entity_ref.clone(), if w.audit.action == "catalog.update" { "updated" } else { "created" }))
-                    .collect();
-                self.entities_changed(&changed).await;
+                self.entities_changed(changed).await;
                 Ok(Some(outcomes))
             }
             Err(StoreError::Conflict(_)) => Ok(None),
@@ -777,7 +779,7 @@ impl Services {
             .before(&serde_json::json!({"version": version, "descriptor": current.descriptor}))
             .after(&serde_json::json!({"version": rec.version, "etag": rec.etag, "source": "ui"}));
         let search = entity_search_doc(&entity, &rec);
-        match self.store.catalog_write(&[CatalogWrite { rec, relations, search, audit }]).await {
+        match self.store.catalog_write(vec![CatalogWrite { rec, relations, search, audit }]).await {
             Ok(()) => {
                 self.entities_changed(&[(key.clone(), "updated")]).await;
                 self.catalog_entity(caller, &key).await

@@ -350,8 +350,10 @@ pub trait Store: WorkflowStore + Send + Sync + 'static {
     /// relations its descriptor declares (in their declared direction, replacing what it declared
     /// before; tags and relations keyed by the entity's id).
     /// Version 1 inserts (Conflict if the reference exists); version n updates only if the
-    /// stored version is n - 1. Any conflict writes nothing of the batch.
-    async fn catalog_write(&self, writes: &[CatalogWrite]) -> StoreResult<()>;
+    /// stored version is n - 1. Any conflict writes nothing of the batch. The writes are dropped
+    /// once the statements are prepared, before waiting for the database: a large import does
+    /// not hold a batch twice (as values and as statements) while it queues.
+    async fn catalog_write(&self, writes: Vec<CatalogWrite>) -> StoreResult<()>;
     /// Marks entities of a source orphaned (or no longer orphaned), with an audit entry each.
     async fn catalog_set_orphan(&self, refs: &[String], orphan: bool, audits: Vec<AuditDraft>) -> StoreResult<()>;
     /// Refreshes the query planner's statistics after a large change: PRAGMA optimize on SQLite
