@@ -25,7 +25,7 @@
 //!   which is where a p99 comes from) and how much of ingest is parsing and validation (measured
 //!   on the first chunks, without storage);
 //! - resident memory (VmRSS, and the peak VmHWM) of this process at each stage; the peak is reset
-//!   once the YAML is in its file, so the peak during ingest is the server's own.
+//!   just before the ingest, so the peak during ingest is the server's own.
 //!
 //! Every phase is bounded: a latency series stops early (and says so) after `--budget` seconds.
 //! All traffic stays in this process or goes to the database on 127.0.0.1.
