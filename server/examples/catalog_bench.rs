@@ -694,8 +694,8 @@ async fn run(args: Args) -> Result<(), String> {
         "    {:<40} {:>7} {:>9} {:>9} {:>9} {:>9} {:>6}",
         "latency (ms)", "n", "p50", "p90", "p99", "max", "errors"
     );
-    let after = (during.calls > 0).then_some(&during);
-    for s in after.into_iter().chain(&all) {
+    let window = (during.calls > 0).then_some(&during);
+    for s in window.into_iter().chain(&all) {
         println!(
             "    {:<40} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>6}{}",
             s.name,
